@@ -1,0 +1,35 @@
+/** The one table of command ids and their handlers. Each verb lives in its own file. */
+import * as vscode from 'vscode';
+import type { Services } from '../services';
+import { about } from './about';
+import { addEtcdCluster } from './addEtcdCluster';
+import { addRegistry } from './addRegistry';
+import { checkConnections } from './checkConnections';
+import { showErrorMessage } from './errors';
+
+// Handlers declare their own argument types; VS Code passes whatever the caller gave.
+type Handler = (services: Services, ...args: never[]) => unknown;
+
+const table: Record<string, Handler> = {
+  'wharf.about': about,
+  'wharf.showLog': (services) => services.log.show(),
+  'wharf.checkConnections': checkConnections,
+  'wharf.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:wharf.wharf'),
+  'wharf.addRegistry': addRegistry,
+  'wharf.addEtcdCluster': addEtcdCluster,
+};
+
+export function registerCommands(services: Services): void {
+  for (const [id, handler] of Object.entries(table)) {
+    services.track(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await (handler as (services: Services, ...rest: unknown[]) => unknown)(services, ...args);
+        } catch (error) {
+          showErrorMessage(services, id, error);
+          return undefined;
+        }
+      }),
+    );
+  }
+}
