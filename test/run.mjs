@@ -2,25 +2,12 @@
 // `npm test`: installs what it needs, then typecheck, lint, engine tests against the lab, the
 // extension-host suite inside a real VS Code, and the UI checks. Ends with "N passed, N failed"
 // over every runner. Plain JavaScript with no dependencies, so it runs on a fresh clone.
-import { spawn } from 'node:child_process';
-import fs, { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { checkNode, installArgs, needsInstall, repo, run, tool } from './bootstrap.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = [];
 const only = process.env.WHARF_TEST_ONLY?.split(',').filter(Boolean); // e.g. "engines,extension"
-
-function run(command, args, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: repo, stdio: options.stdio ?? 'inherit', env: { ...process.env, ...options.env } });
-    child.on('error', (error) => {
-      console.error(`${command}: ${error.message}`);
-      resolve(127);
-    });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
 
 function record(runner, passed, failed, note = '') {
   results.push({ runner, passed, failed, note });
@@ -33,13 +20,6 @@ async function step(runner, command, args, options) {
   const code = await run(command, args, options);
   record(runner, code === 0 ? 1 : 0, code === 0 ? 0 : 1, code === 0 ? '' : `exit ${code}`);
   return code === 0;
-}
-
-function needsInstall() {
-  const marker = path.join(repo, 'node_modules', '.package-lock.json');
-  if (!existsSync(marker)) return true;
-  const lock = path.join(repo, 'package-lock.json');
-  return existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
 }
 
 /** Runs node's test runner on a folder and counts its TAP summary. */
@@ -102,20 +82,15 @@ async function extensionTests() {
 
 
 async function main() {
-  const [major] = process.versions.node.split('.').map(Number);
-  if (major < 20) {
-    console.error(`Node ${process.version} is too old: Wharf needs Node 20 or newer.`);
-    process.exit(1);
-  }
+  checkNode();
   mkdirSync(path.join(repo, 'test-results'), { recursive: true });
   if (needsInstall()) {
-    const lock = existsSync(path.join(repo, 'package-lock.json'));
-    if (!(await step('install', 'npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund']))) return finish();
+    if (!(await step('install', 'npm', installArgs()))) return finish();
   }
   await step('build', process.execPath, ['esbuild.mjs']);
   rmSync(path.join(repo, 'out'), { recursive: true, force: true });
-  await step('typecheck', process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']);
-  await step('lint', process.execPath, [path.join(repo, 'node_modules', 'eslint', 'bin', 'eslint.js'), 'src', 'test']);
+  await step('typecheck', process.execPath, [tool.tsc(), '-p', 'tsconfig.test.json']);
+  await step('lint', process.execPath, [tool.eslint(), 'src', 'test']);
 
   const want = (name) => !only || only.includes(name);
   let startedLab = false;

@@ -18,6 +18,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { format } from 'util';
 import { fileURLToPath } from 'url';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './browser';
@@ -54,10 +55,29 @@ export function parseHostArgs(argv: string[]): HostArgs {
   return out;
 }
 
+/** The workbench logs arrive as console-style argument lists ("%s%s", a, b). */
 function fmt(args: unknown): string {
   const list = Array.isArray(args) ? args : [args];
-  return list.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ');
+  return format(...list);
 }
+
+/**
+ * Workbench chatter that is expected in an offline test host (no gallery, no GitHub
+ * sign-in, chat/agent features). Dropped from stdout; the full log is always in
+ * workbench.log next to the server log, and WHARF_HOST_VERBOSE=1 shows everything.
+ */
+const NOISE = [
+  /^\[AgentHost/,
+  /^\[ChatModelSelection\]/,
+  /^\[AccountPolicyGate\]/,
+  /^\[reconnection-grace-time\]/,
+  /^Creating a socket \(/,
+  /^Resolv(ing|ed) connection token/,
+  /^Updating additional builtin extensions cache/,
+  /^\[Service Worker\] registration/,
+  /getaddrinfo (ENOTFOUND|EAI_AGAIN)/,
+  /^Timed out waiting for authentication provider/,
+];
 
 async function main(): Promise<number> {
   const args = parseHostArgs(process.argv.slice(2));
@@ -88,6 +108,7 @@ async function main(): Promise<number> {
   process.once('SIGHUP', onSignal('SIGHUP', 129));
 
   let timer: NodeJS.Timeout | undefined;
+  let closeLog = async (): Promise<void> => undefined;
   try {
     const userDataDir = args.userDataDir ?? path.resolve('.vscode-test', 'user-data');
     const serverLogDir = path.dirname(userDataDir);
@@ -98,7 +119,14 @@ async function main(): Promise<number> {
       extensionsDir: args.extensionsDir ?? path.join(path.dirname(userDataDir), 'extensions'),
       logFile: path.join(serverLogDir, 'browser-host-server.log'),
       echo: verbose ? process.stderr : undefined,
-      // Let desktop VS Code's own flag reach us too: runTests() already passes its extensionTestsEnv via our env.
+      userSettings: {
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'chat.disableAIFeatures': true,
+      },
     });
     if (verbose) console.error(`browser-host: server ${server.baseUrl}, log ${server.logFile}`);
 
@@ -126,8 +154,12 @@ async function main(): Promise<number> {
         resolve(1);
       }, timeoutMs);
     });
+    const workbenchLog = fs.createWriteStream(path.join(serverLogDir, 'browser-host-workbench.log'));
+    closeLog = () => new Promise<void>((r) => workbenchLog.end(r));
     await page.exposeFunction('codeAutomationLog', (type: string, a: unknown) => {
-      process.stdout.write(`${type === 'error' ? '[error] ' : ''}${fmt(a)}\n`);
+      const line = `${type === 'error' || type === 'warn' ? `[${type}] ` : ''}${fmt(a)}\n`;
+      workbenchLog.write(line);
+      if (verbose || !NOISE.some((re) => re.test(fmt(a)))) process.stdout.write(line);
     });
     if (verbose) {
       page.on('console', (m) => process.stderr.write(`[page:${m.type()}] ${m.text()}\n`));
@@ -139,6 +171,7 @@ async function main(): Promise<number> {
   } finally {
     if (timer) clearTimeout(timer);
     await cleanup();
+    await closeLog();
   }
 }
 

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { LabError } from './errors';
-import { NETNS } from './netns';
+import { IN_NETNS } from './netns';
 import { httpOk, labEnv, run, runOk, RunOptions, startDaemon, waitUntil } from './processes';
 
 export const BRIDGE = 'wharf-br0';
@@ -82,7 +82,7 @@ export async function startEngine(root: string, which: EngineName): Promise<Engi
   const spec =
     which === 'local'
       ? { cmd: 'dockerd', args }
-      : { cmd: 'ip', args: ['netns', 'exec', NETNS, 'dockerd', ...args] }; // ip netns exec execs: same pid
+      : { cmd: IN_NETNS[0], args: [...IN_NETNS.slice(1), 'dockerd', ...args] };
   const part = enginePart(which);
   const pid = await startDaemon(root, { part, ...spec, env: labEnv() });
   await waitUntil(() => httpOk({ socketPath: socket, path: '/_ping' }), { root, part, pid, timeoutMs: 60_000 });

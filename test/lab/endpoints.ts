@@ -51,9 +51,14 @@ export function endpointsFile(root: string): string {
   return path.join(root, 'endpoints.json');
 }
 
-export async function readEndpointsFile(root: string): Promise<LabEndpoints | undefined> {
+/** Where stop keeps the last endpoints, so the next start can ask for the same ports again. */
+export function lastEndpointsFile(root: string): string {
+  return path.join(root, 'run', 'last-endpoints.json');
+}
+
+export async function readEndpointsFile(root: string, file = endpointsFile(root)): Promise<LabEndpoints | undefined> {
   try {
-    const e = JSON.parse(await fs.readFile(endpointsFile(root), 'utf8')) as LabEndpoints;
+    const e = JSON.parse(await fs.readFile(file, 'utf8')) as LabEndpoints;
     return e.version === 1 ? e : undefined;
   } catch {
     return undefined;

@@ -11,6 +11,13 @@ export const VETH_NS = 'wharf-veth1';
 export const HOST_ADDR = '10.99.0.1';
 export const NS_ADDR = '10.99.0.2';
 
+/**
+ * Prefix that runs a command inside the namespace. nsenter enters only the network namespace;
+ * `ip netns exec` would also remount /sys and hide the cgroup mounts dockerd needs. Both exec, so
+ * the pid we spawn is the daemon's own.
+ */
+export const IN_NETNS = ['nsenter', `--net=/run/netns/${NETNS}`, '--'];
+
 const marker = (root: string) => path.join(root, 'run', 'netns.created');
 
 async function netnsExists(): Promise<boolean> {
@@ -69,7 +76,7 @@ export async function netnsPids(): Promise<number[]> {
  * namespace) with a token bucket; undefined removes the shaping.
  */
 export async function setSlowLink(rate: string | undefined): Promise<void> {
-  const sides: string[][] = [['ip', 'netns', 'exec', NETNS, 'tc'], ['tc']];
+  const sides: string[][] = [[...IN_NETNS, 'tc'], ['tc']];
   const devs = [VETH_NS, VETH_HOST];
   for (let i = 0; i < sides.length; i++) {
     const [cmd, ...pre] = sides[i];

@@ -163,21 +163,21 @@ async function waitDead(pid: number, ms: number): Promise<boolean> {
   return !(await isAlive(pid));
 }
 
-/** SIGTERM, then SIGKILL after graceMs. Returns true when the process is gone. */
-export async function stopPid(pid: number, graceMs = 5000): Promise<boolean> {
-  if (!(await isAlive(pid))) return true;
+/** SIGTERM, then SIGKILL after graceMs. Says how it went: 'gone', 'term', 'kill' or 'alive'. */
+export async function stopPid(pid: number, graceMs = 5000): Promise<'gone' | 'term' | 'kill' | 'alive'> {
+  if (!(await isAlive(pid))) return 'gone';
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
-    return true;
+    return 'gone';
   }
-  if (await waitDead(pid, graceMs)) return true;
+  if (await waitDead(pid, graceMs)) return 'term';
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
-    return true;
+    return 'term';
   }
-  return waitDead(pid, 3000);
+  return (await waitDead(pid, 3000)) ? 'kill' : 'alive';
 }
 
 /** Stops the daemon recorded in run/<part>.pid if it is still ours; removes the pid file. */
@@ -188,16 +188,24 @@ export async function stopPart(root: string, part: string, graceMs = 5000): Prom
   let note: string;
   if (!(await isAlive(pid))) note = `${part}: pid ${pid} already gone`;
   else if (!(await ownedBy(pid, root))) note = `${part}: pid ${pid} is no longer ours, left alone`;
-  else note = (await stopPid(pid, graceMs)) ? `${part}: stopped pid ${pid}` : `${part}: pid ${pid} would not die`;
+  else {
+    const t0 = Date.now();
+    const how = await stopPid(pid, graceMs);
+    const ms = Date.now() - t0;
+    note = how === 'alive' ? `${part}: pid ${pid} would not die` : `${part}: stopped pid ${pid} (${how === 'kill' ? 'SIGKILL' : 'SIGTERM'}, ${ms} ms)`;
+  }
   await fs.rm(file, { force: true });
   return note;
 }
 
-export async function logTail(root: string, part: string, lines = 6): Promise<string> {
+export async function logTail(root: string, part: string, lines = 4): Promise<string> {
   try {
     const text = await fs.readFile(logFileOf(root, part), 'utf8');
-    const tail = text.trimEnd().split('\n').slice(-lines);
-    return tail.map((l) => l.trim().slice(0, 300)).join(' | ');
+    const recent = text.trimEnd().split('\n').slice(-30);
+    // Daemons log a lot of noise: keep the lines that say what went wrong, then the very last one.
+    const telling = recent.filter((l) => /error|fatal|fail|panic|emerg|cannot|denied|refused|in use|no such/i.test(l));
+    const pick = [...new Set([...telling.slice(-(lines - 1)), recent[recent.length - 1]])];
+    return pick.map((l) => l.trim().slice(0, 300)).join(' | ');
   } catch {
     return '(no log)';
   }

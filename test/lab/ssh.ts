@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { LabEndpoints } from './endpoints';
 import { LabError } from './errors';
-import { NETNS, NS_ADDR } from './netns';
+import { IN_NETNS, NS_ADDR } from './netns';
 import { runOk, startDaemon, tcpAnswers, waitUntil, run } from './processes';
 
 export const SSH_ALIAS = 'wharf-lab-remote';
@@ -101,8 +101,8 @@ export async function startSshd(root: string, sshdConfig: string): Promise<numbe
   await fs.mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
   const pid = await startDaemon(root, {
     part: SSH_PART,
-    cmd: 'ip',
-    args: ['netns', 'exec', NETNS, '/usr/sbin/sshd', '-D', '-e', '-f', sshdConfig],
+    cmd: IN_NETNS[0],
+    args: [...IN_NETNS.slice(1), '/usr/sbin/sshd', '-D', '-e', '-f', sshdConfig],
   });
   await waitUntil(() => tcpAnswers(NS_ADDR, 22), { root, part: SSH_PART, pid, timeoutMs: 20_000 });
   return pid;

@@ -30,6 +30,7 @@ test('the Wharf activity-bar entry shows the four views', { timeout: 3 * 60_000 
     const titles = await w.viewPaneTitles();
     for (const title of VIEW_TITLES) assert.ok(titles.includes(title), `view "${title}" missing; side bar shows: ${JSON.stringify(titles)}`);
   } finally {
+    await w.waitForIdle();
     const file = await w.screenshot('wharf-views');
     console.log(`screenshot: ${file}`);
   }

@@ -46,6 +46,8 @@ export interface Workbench {
   viewPaneTitles(): Promise<string[]>;
   /** A view pane (header + body) by its title. */
   viewPane(title: string): Locator;
+  /** Waits (up to timeoutMs, default 30 s; never throws) until the status bar stops saying "Activating Extensions". */
+  waitForIdle(timeoutMs?: number): Promise<void>;
   /** Saves <repo>/test-results/screenshots/<name>.png and returns the path. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -72,6 +74,8 @@ export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbe
     'telemetry.telemetryLevel': 'off',
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.disableAIFeatures': true,
     ...(opts.restricted ? { 'security.workspace.trust.startupPrompt': 'never' } : {}),
     ...opts.userSettings,
   };
@@ -125,6 +129,12 @@ export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbe
       },
       viewPane(title) {
         return sidebar.locator('.pane', { has: page.locator('.pane-header .title', { hasText: title }) });
+      },
+      async waitForIdle(timeoutMs = 30_000) {
+        await page
+          .locator('.part.statusbar', { hasText: 'Activating Extensions' })
+          .waitFor({ state: 'detached', timeout: timeoutMs })
+          .catch(() => undefined);
       },
       async screenshot(name) {
         const file = path.join(screenshotDir(), `${name}.png`);

@@ -15,6 +15,7 @@ export type WharfErrorCode =
   | 'cancelled'
   | 'interrupted'
   | 'unsupported'
+  | 'rate-limited'
   | 'failed';
 
 export interface WharfErrorInit {
