@@ -107,15 +107,21 @@ export async function startLab(opts: StartOptions = {}): Promise<LabEndpoints> {
 export async function ensureLab(opts: StartOptions = {}): Promise<{ endpoints: LabEndpoints; startedHere: boolean }> {
   const root = path.resolve(opts.root ?? defaultRoot());
   const e = await readEndpoints(root);
-  if (e && (await labAnswers(e))) return { endpoints: e, startedHere: false };
+  if (e && sameMode(e, opts) && opts.slowLink === undefined && (await labAnswers(e))) return { endpoints: e, startedHere: false };
   const r = await startOrReuse(opts);
   return { endpoints: r.endpoints, startedHere: !r.reused };
 }
 
-export async function stopLab(opts: StopOptions | string = {}): Promise<string[]> {
-  const o = typeof opts === 'string' ? { root: opts } : opts;
+/** stopLab(), stopLab(root), stopLab({ purge: true }) or stopLab(root, { purge: true }); returns what it did. */
+export async function stopLab(opts: StopOptions | string = {}, more: StopOptions = {}): Promise<string[]> {
+  const o = typeof opts === 'string' ? { ...more, root: opts } : opts;
   const root = path.resolve(o.root ?? defaultRoot());
   return withLock(root, () => stopUnlocked(root, o.purge ?? false, o.log ?? (() => undefined)));
+}
+
+/** A running lab fits when it uses the engine asked for: its own, or exactly the given dockerHost. */
+function sameMode(e: LabEndpoints, opts: StartOptions): boolean {
+  return opts.dockerHost ? e.docker.local.host === opts.dockerHost : !e.docker.local.external;
 }
 
 async function startOrReuse(opts: StartOptions): Promise<{ endpoints: LabEndpoints; reused: boolean }> {
@@ -124,8 +130,7 @@ async function startOrReuse(opts: StartOptions): Promise<{ endpoints: LabEndpoin
   await fs.mkdir(root, { recursive: true });
   return withLock(root, async () => {
     const previous = await readEndpointsFile(root);
-    const sameMode = previous && (opts.dockerHost ? previous.docker.local.host === opts.dockerHost : !previous.docker.local.external);
-    if (previous && sameMode && (await labAnswers(previous))) {
+    if (previous && sameMode(previous, opts) && (await labAnswers(previous))) {
       if (opts.slowLink !== undefined && opts.slowLink !== previous.ssh.slowLink) {
         await setSlowLink(opts.slowLink || undefined);
         previous.ssh.slowLink = opts.slowLink || undefined;
@@ -185,6 +190,9 @@ async function startFresh(root: string, opts: StartOptions, previous: LabEndpoin
   );
 
   const external = opts.dockerHost !== undefined;
+  if (opts.dockerHost !== undefined && !(await engineAnswers(opts.dockerHost))) {
+    throw new LabError(enginePart('local'), `no Docker engine answers at ${opts.dockerHost} (given with dockerHost)`, 'start that engine, or leave dockerHost out to let the lab start its own');
+  }
   log('network: bridge and namespace');
   if (!external) await createBridge(root);
   await createNetns(root);
