@@ -142,6 +142,19 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+async function waitGroupGone(pgid: number | undefined, timeoutMs: number): Promise<void> {
+  if (pgid === undefined) return;
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return; // ESRCH: nobody left in the group
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startVsCodeServer(opts: VsCodeServerOptions = {}): Promise<VsCodeServer> {
   const test = opts.testMode === true;
   const token = opts.token === undefined ? (test ? undefined : randomBytes(16).toString('hex')) : opts.token || undefined;
@@ -208,6 +221,7 @@ export async function startVsCodeServer(opts: VsCodeServerOptions = {}): Promise
         await exited;
         clearTimeout(t);
         killGroup(child, 'SIGKILL'); // stragglers of the group (extension hosts, pty hosts)
+        await waitGroupGone(child.pid, 5000);
       }
       await new Promise<void>((r) => log.end(r));
       if (madeDataDir) fs.rmSync(dataDir, { recursive: true, force: true });

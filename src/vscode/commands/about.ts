@@ -7,6 +7,8 @@ export interface AboutInfo {
   vscodeVersion: string;
   node: string;
   trusted: boolean;
+  /** The manifest's `engines` (the VS Code range Wharf supports). */
+  engines: Record<string, string>;
 }
 
 export async function about(services: Services, options?: { quiet?: boolean }): Promise<AboutInfo> {
@@ -15,6 +17,7 @@ export async function about(services: Services, options?: { quiet?: boolean }): 
     vscodeVersion: vscode.version,
     node: process.version,
     trusted: vscode.workspace.isTrusted,
+    engines: (services.context.extension.packageJSON as { engines: Record<string, string> }).engines,
   };
   services.log.info(`Wharf ${info.version} on VS Code ${info.vscodeVersion}, Node ${info.node}`);
   if (!options?.quiet) {
