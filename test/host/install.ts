@@ -112,10 +112,10 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   });
 }
 
-async function ensureBuildDeps(log: fs.WriteStream): Promise<void> {
+async function ensureBuildDeps(log: fs.WriteStream, packages: string[] = NATIVE_BUILD_DEPS): Promise<void> {
   if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/dpkg-query')) return;
   const missing: string[] = [];
-  for (const pkg of NATIVE_BUILD_DEPS) {
+  for (const pkg of packages) {
     try {
       await run('dpkg-query', ['-W', '-f=${Status}\\n', pkg], { cwd: '/', log });
     } catch {
@@ -124,7 +124,7 @@ async function ensureBuildDeps(log: fs.WriteStream): Promise<void> {
   }
   if (!missing.length) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`code-server's native modules need: sudo apt-get install ${missing.join(' ')}`);
+    throw new Error(`the VS Code test host needs: sudo apt-get install ${missing.join(' ')}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { cwd: '/', env, log }).catch(async () => {
@@ -203,6 +203,15 @@ async function doEnsure(opts: { quiet?: boolean }): Promise<VsCodeHost> {
     say(`VS Code ${host.version} (code-server ${CODE_SERVER_VERSION}) ${how}: ${dir}`);
     return host;
   };
+
+  // The browser that drives the workbench: Debian's chromium (no browser download works here).
+  if (!process.env.WHARF_CHROMIUM && !fs.existsSync('/usr/bin/chromium')) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    const log = fs.createWriteStream(path.join(path.dirname(dir), 'install-chromium.log'), { flags: 'a' });
+    say('installing Debian chromium for the browser host');
+    await ensureBuildDeps(log, ['chromium']);
+    log.end();
+  }
 
   if (isComplete(dir)) return done('ready');
 
