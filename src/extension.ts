@@ -5,18 +5,28 @@
  */
 import type * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands/registerCommands';
+import type { ContainersTree } from './vscode/docker/containersTree';
+import { dockerExplorer } from './vscode/docker/explorer';
+import { etcdFeature, type EtcdFeature } from './vscode/etcd/feature';
+import { registriesTree } from './vscode/registries/feature';
+import type { RegistriesTree } from './vscode/registries/tree';
+import type { ImagesTree } from './vscode/docker/imagesTree';
 import { Services } from './vscode/services';
 import { registerTrees } from './vscode/trees/registerTrees';
 
 let services: Services | undefined;
 
-export function activate(context: vscode.ExtensionContext): { services: Services } {
+export function activate(context: vscode.ExtensionContext): { services: Services; trees: { images: ImagesTree; containers: ContainersTree; registries: RegistriesTree }; etcd: EtcdFeature } {
   services = new Services(context);
   context.subscriptions.push(services);
   registerCommands(services);
-  registerTrees(services);
+  const docker = dockerExplorer(services);
+  const etcd = etcdFeature(services);
+  const registries = registriesTree(services);
+  const views = registerTrees(services, { 'wharf.images': docker.images, 'wharf.containers': docker.containers, 'wharf.etcd': etcd.tree, 'wharf.registries': registries });
+  docker.attachViews({ images: views['wharf.images'], containers: views['wharf.containers'] });
   services.log.info(`Wharf ${services.version} activated`);
-  return { services };
+  return { services, trees: { images: docker.images, containers: docker.containers, registries }, etcd };
 }
 
 export function deactivate(): void {

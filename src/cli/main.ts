@@ -5,11 +5,23 @@
 import { messageOf } from '../engines/core/errors';
 import { parseArgs, UsageError } from './args';
 import type { CliCommand } from './command';
+import { containers } from './commands/containers';
 import { doctor } from './commands/doctor';
+import { etcd } from './commands/etcd';
+import { images } from './commands/images';
+import { promoteCommand } from './commands/promote';
+import { registry } from './commands/registry';
+import { exportCommand } from './commands/export';
+import { load } from './commands/load';
+import { save } from './commands/save';
+import { send } from './commands/send';
+import { switchover } from './commands/switchover';
+import { confd } from './commands/confd';
+import { pool, sync } from './commands/sync';
 
 declare const WHARF_VERSION: string | undefined;
 
-const commands: CliCommand[] = [doctor];
+const commands: CliCommand[] = [doctor, etcd, promoteCommand, registry, images, containers, send, save, load, exportCommand, switchover, confd, sync, pool];
 
 function help(): string {
   const lines = commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`);

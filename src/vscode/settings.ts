@@ -11,6 +11,8 @@ export interface RegistrySetting {
   name?: string;
   address: string;
   username?: string;
+  /** anonymous, basic (user + password), token (a token, with or without a user), docker (~/.docker/config.json). */
+  auth?: 'anonymous' | 'basic' | 'token' | 'docker';
 }
 
 export interface EtcdClusterSetting {
@@ -28,6 +30,8 @@ export const settings = {
   engines: () => section().get<EngineSetting[]>('engines', []),
   showDefaultEngine: () => section().get<boolean>('showDefaultEngine', true),
   registries: () => section().get<RegistrySetting[]>('registries', []),
+  /** Promotion stages when the workspace has no .wharf/pipeline.json. */
+  pipeline: () => section().get<{ stages?: unknown[] } | undefined>('pipeline'),
   etcdClusters: () => section().get<EtcdClusterSetting[]>('etcd.clusters', []),
   sshConfigFile: () => section().get<string>('ssh.configFile', '') || undefined,
   sshHosts: () => section().get<string[]>('ssh.hosts', []),

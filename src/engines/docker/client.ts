@@ -2,10 +2,38 @@
 import Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { WharfError, fromNetworkError } from '../core/errors';
+import { fromNetworkError } from '../core/errors';
+import type { Logger } from '../core/progress';
+import { resolveSshTarget } from '../ssh/config';
+import type { SshConnectOptions } from '../ssh/connection';
 import type { EngineEndpoint } from './endpoint';
+import { DialStdioAgent, SshDialer } from './sshDial';
 
-export async function connectEngine(endpoint: EngineEndpoint): Promise<Docker> {
+export interface EngineConnectOptions {
+  /** The OpenSSH client config for ssh:// aliases (default ~/.ssh/config). */
+  sshConfigFile?: string;
+  /** SSH prompts (unknown host key, passphrase); without them an unknown key is refused. */
+  ssh?: SshConnectOptions;
+  log?: Logger;
+}
+
+/** The SSH dialer behind an ssh:// client, so callers can close the connection and count handshakes. */
+const dialers = new WeakMap<Docker, SshDialer>();
+
+export function sshDialerOf(docker: Docker): SshDialer | undefined {
+  return dialers.get(docker);
+}
+
+/** Releases what a client holds open: for ssh://, its one SSH connection. */
+export function closeEngine(docker: Docker): void {
+  const dialer = dialers.get(docker);
+  if (!dialer) return;
+  dialers.delete(docker);
+  ((docker.modem as unknown as { agent?: DialStdioAgent }).agent)?.destroy();
+  dialer.dispose();
+}
+
+export async function connectEngine(endpoint: EngineEndpoint, options: EngineConnectOptions = {}): Promise<Docker> {
   switch (endpoint.kind) {
     case 'unix':
       return new Docker({ socketPath: endpoint.socketPath });
@@ -25,13 +53,14 @@ export async function connectEngine(endpoint: EngineEndpoint): Promise<Docker> {
         ...(endpoint.tls.verify ? {} : { rejectUnauthorized: false }),
       } as Docker.DockerOptions);
     }
-    case 'ssh':
-      throw new WharfError({
-        code: 'unsupported',
-        object: endpoint.label,
-        cause: 'engines over ssh:// are not available yet',
-        remedy: 'Forward the socket (ssh -L) and use unix:// or tcp://, or add the host as an SSH host',
-      });
+    case 'ssh': {
+      // The URL goes through ssh_config, so an alias gets its HostName, User, IdentityFile and known_hosts.
+      const target = await resolveSshTarget(endpoint.url, { configFile: options.sshConfigFile });
+      const dialer = new SshDialer(target, options.ssh, options.log);
+      const docker = new Docker({ protocol: 'http', host: 'localhost', port: 80, agent: new DialStdioAgent(dialer) } as Docker.DockerOptions);
+      dialers.set(docker, dialer);
+      return docker;
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { WharfError } from '../core/errors';
 export type EngineEndpoint =
   | { kind: 'unix'; socketPath: string; label: string }
   | { kind: 'tcp'; host: string; port: number; tls?: TlsFiles; label: string }
-  | { kind: 'ssh'; user?: string; host: string; port: number; label: string };
+  | { kind: 'ssh'; user?: string; host: string; port: number; label: string; /** as given, so ssh_config fills in what it leaves out */ url: string };
 
 export interface TlsFiles {
   /** Folder with ca.pem, cert.pem, key.pem (DOCKER_CERT_PATH or a context's tls folder). */
@@ -89,7 +89,7 @@ export function parseHost(url: string, tls?: TlsFiles): EngineEndpoint {
       if (!parsed.hostname) throw bad('no host name');
       const port = Number(parsed.port || 22);
       const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-      return { kind: 'ssh', user, host: parsed.hostname, port, label: `ssh://${user ? `${user}@` : ''}${parsed.hostname}:${port}` };
+      return { kind: 'ssh', user, host: parsed.hostname, port, url, label: `ssh://${user ? `${user}@` : ''}${parsed.hostname}:${port}` };
     }
     default:
       throw bad(`unsupported scheme ${parsed.protocol.replace(/:$/, '')}`);

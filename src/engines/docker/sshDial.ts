@@ -22,8 +22,12 @@ const DIAL_ARGV = ['docker', 'system', 'dial-stdio'];
 export class SshDialer {
   private client?: Promise<Client>;
   private closed = false;
+  /** Open channels, so a dropped connection can fail them at once instead of leaving stale keep-alive sockets. */
+  private readonly channels = new Set<ClientChannel>();
   /** How many SSH handshakes this dialer made: tests prove reuse with it. */
   handshakes = 0;
+  /** Called when the connection goes away, so the agent can forget its idle channels. */
+  onDrop?: () => void;
 
   constructor(
     readonly target: SshTarget,
@@ -53,6 +57,7 @@ export class SshDialer {
       const pending = connectSsh(this.target, this.options).then((client) => {
         const forget = () => {
           if (this.client === pending) this.client = undefined;
+          this.destroyChannels();
         };
         client.on('close', forget);
         client.on('end', forget);
@@ -75,6 +80,8 @@ export class SshDialer {
     return new Promise((resolve, reject) => {
       client.exec(commandLine(DIAL_ARGV), (error, channel) => {
         if (error) return reject(error);
+        this.channels.add(channel);
+        channel.once('close', () => this.channels.delete(channel));
         // dial-stdio reports its own failures (no docker CLI, no engine) on stderr, then exits.
         let stderr = '';
         channel.stderr.on('data', (chunk: Buffer) => {
@@ -82,7 +89,7 @@ export class SshDialer {
         });
         channel.on('exit', (code: number | null) => {
           if (code && !channel.destroyed) {
-            channel.destroy(
+            (channel as unknown as Duplex).destroy(
               new WharfError({
                 code: 'unreachable',
                 object: `engine on ${this.target.name}`,
@@ -97,9 +104,21 @@ export class SshDialer {
     });
   }
 
+  /** Closes the SSH connection as a network failure would; the next request reconnects. */
+  dropConnection(): void {
+    this.drop();
+  }
+
+  private destroyChannels(): void {
+    this.onDrop?.();
+    for (const channel of this.channels) (channel as unknown as Duplex).destroy();
+    this.channels.clear();
+  }
+
   private drop(): void {
     const pending = this.client;
     this.client = undefined;
+    this.destroyChannels();
     void pending?.then((client) => client.end(), () => undefined);
   }
 
@@ -116,6 +135,12 @@ export class SshDialer {
 export class DialStdioAgent extends http.Agent {
   constructor(private readonly dialer: SshDialer) {
     super({ keepAlive: true, maxSockets: MAX_CHANNELS, maxFreeSockets: 2 });
+    // ssh2's channel.destroy() does not mark the stream destroyed at once, so the agent would hand
+    // out an idle channel of a dead connection: drop the idle ones ourselves.
+    dialer.onDrop = () => {
+      const free = this.freeSockets as Record<string, unknown[] | undefined>;
+      for (const key of Object.keys(free)) delete free[key];
+    };
   }
 
   override createConnection(_options: unknown, callback: (error: Error | null, socket?: Duplex) => void): Duplex | undefined {

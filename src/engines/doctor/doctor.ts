@@ -4,7 +4,7 @@
  * loads dockerode, etcd3 and ssh2.
  */
 import { fromNetworkError, messageOf } from '../core/errors';
-import { connectEngine, probeEngine } from '../docker/client';
+import { closeEngine, connectEngine, probeEngine } from '../docker/client';
 import { resolveEndpoint } from '../docker/endpoint';
 import { connectCluster, type ClusterConfig } from '../etcd/connection';
 import { parseRegistryAddress } from '../registry/address';
@@ -41,7 +41,8 @@ async function checkEngine(source: { host?: string; context?: string }): Promise
   try {
     const endpoint = await resolveEndpoint(source);
     target = endpoint.label;
-    const info = await probeEngine(await connectEngine(endpoint), endpoint);
+    const docker = await connectEngine(endpoint);
+    const info = await probeEngine(docker, endpoint).finally(() => closeEngine(docker));
     return { part: 'engine', target, ok: true, detail: `Docker ${info.version} (API ${info.apiVersion}, ${info.os}, ${info.storageDriver ?? '?'})` };
   } catch (error) {
     return { part: 'engine', target, ok: false, detail: messageOf(error) };

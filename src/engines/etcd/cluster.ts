@@ -8,7 +8,8 @@
 import type { CallOptions } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { WharfError } from '../core/errors';
-import { connectCluster, type ClusterConfig } from './connection';
+import { clientOptions, type ClusterConfig } from './connection';
+import type { IOptions } from 'etcd3';
 import { etcdError, isQuorumSymptom } from './errors';
 import { probeQuorum } from './health';
 
@@ -46,6 +47,7 @@ export class EtcdCluster {
   private constructor(
     readonly config: ClusterConfig,
     readonly client: Etcd3,
+    private readonly clientOptions: IOptions,
     options: ClusterOptions,
   ) {
     this.readTimeoutMs = options.readTimeoutMs ?? 2500;
@@ -54,7 +56,8 @@ export class EtcdCluster {
   }
 
   static async open(config: ClusterConfig, options: ClusterOptions = {}): Promise<EtcdCluster> {
-    return new EtcdCluster(config, await connectCluster(config), options);
+    const resolved = await clientOptions(config);
+    return new EtcdCluster(config, new Etcd3(resolved), resolved, options);
   }
 
   get name(): string {
@@ -116,8 +119,7 @@ export class EtcdCluster {
   member(endpoint: string): Etcd3 {
     let client = this.memberClients.get(endpoint);
     if (!client) {
-      const config = { ...this.config, endpoints: [endpoint] };
-      client = new Etcd3({ hosts: [endpoint], dialTimeout: 1500, auth: config.username ? { username: config.username, password: config.password ?? '' } : undefined, credentials: this.client['options']?.credentials });
+      client = new Etcd3({ ...this.clientOptions, hosts: [endpoint], dialTimeout: 1500 });
       this.memberClients.set(endpoint, client);
     }
     return client;

@@ -63,12 +63,17 @@ export function parseEndpoints(raw: string): string[] {
 }
 
 export async function connectCluster(config: ClusterConfig): Promise<Etcd3> {
-  const options: IOptions = { hosts: config.endpoints, dialTimeout: 3000 };
+  return new Etcd3(await clientOptions(config));
+}
+
+/** The etcd3 options for a cluster: auth, TLS files read once, and gRPC's reply cap raised for paged values. */
+export async function clientOptions(config: ClusterConfig, hosts: string[] = config.endpoints): Promise<IOptions> {
+  const options: IOptions = { hosts, dialTimeout: 3000, grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } };
   if (config.username) options.auth = { username: config.username, password: config.password ?? '' };
   if (config.caFile || config.certFile) {
     const read = (file?: string) => (file ? readFile(file) : Promise.resolve(undefined));
     const [ca, cert, key] = await Promise.all([read(config.caFile), read(config.certFile), read(config.keyFile)]);
     options.credentials = { rootCertificate: ca ?? Buffer.alloc(0), certChain: cert, privateKey: key };
   }
-  return new Etcd3(options);
+  return options;
 }

@@ -4,7 +4,7 @@
  * always refused.
  */
 import { readFile } from 'node:fs/promises';
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, utils, type ConnectConfig } from 'ssh2';
 import { WharfError, messageOf } from '../core/errors';
 import type { SshTarget } from './config';
 import { addHostKey, checkHostKey, knownHostsName } from './knownHosts';
@@ -25,6 +25,11 @@ export async function connectSsh(target: SshTarget, options: SshConnectOptions =
     throw new WharfError({ code: 'unsupported', object, cause: `ProxyJump (${target.proxyJump}) is not supported yet`, remedy: 'Connect to the jump host directly or forward a port' });
   }
   const privateKey = await firstReadable(target.identityFiles);
+  // An encrypted key needs its passphrase: ask for it (the editor shows a password box).
+  let passphrase: string | undefined;
+  if (privateKey && utils.parseKey(privateKey) instanceof Error && options.askSecret) {
+    passphrase = await options.askSecret(`Passphrase for the SSH key of ${target.name}`);
+  }
   let hostKeyProblem: WharfError | undefined;
   const config: ConnectConfig = {
     host: target.host,
@@ -33,6 +38,7 @@ export async function connectSsh(target: SshTarget, options: SshConnectOptions =
     readyTimeout: options.readyTimeoutMs ?? 15000,
     agent: options.agentSocket ?? process.env.SSH_AUTH_SOCK,
     privateKey,
+    passphrase,
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
       checkHostKey(target.knownHostsFiles, target.host, target.port, key)
         .then(async (verdict) => {

@@ -5,6 +5,10 @@ import { about } from './about';
 import { addEtcdCluster } from './addEtcdCluster';
 import { addRegistry } from './addRegistry';
 import { checkConnections } from './checkConnections';
+import { dockerCommands } from '../docker/commands';
+import { etcdCommands } from '../etcd/commands/table';
+import { registryCommands } from '../registries/table';
+import { syncToHost } from '../dedup/syncToHost';
 import { showErrorMessage } from './errors';
 
 // Handlers declare their own argument types; VS Code passes whatever the caller gave.
@@ -17,6 +21,14 @@ const table: Record<string, Handler> = {
   'wharf.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:wharf.wharf'),
   'wharf.addRegistry': addRegistry,
   'wharf.addEtcdCluster': addEtcdCluster,
+  // Docker explorer (Images and Containers views): one file per verb under src/vscode/docker/commands.
+  ...dockerCommands,
+  // etcd Keys view: src/vscode/etcd/commands.
+  ...etcdCommands,
+  // Registries view and promotion (its wharf.addRegistry, with auth, replaces the basic one above).
+  ...registryCommands,
+  // Deduplicated sync over SSH: src/vscode/dedup.
+  'wharf.syncToHost': syncToHost,
 };
 
 export function registerCommands(services: Services): void {

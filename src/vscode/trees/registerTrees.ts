@@ -17,9 +17,12 @@ class EmptyTree implements vscode.TreeDataProvider<never> {
   }
 }
 
-export function registerTrees(services: Services, providers: Partial<Record<ViewId, vscode.TreeDataProvider<unknown>>> = {}): void {
+/** Returns the views, so their owners can follow visibility (refresh only what is shown) and reveal nodes. */
+export function registerTrees(services: Services, providers: Partial<Record<ViewId, vscode.TreeDataProvider<unknown>>> = {}): Record<ViewId, vscode.TreeView<unknown>> {
+  const views = {} as Record<ViewId, vscode.TreeView<unknown>>;
   for (const id of VIEW_IDS) {
     const treeDataProvider = providers[id] ?? new EmptyTree();
-    services.track(vscode.window.createTreeView(id, { treeDataProvider, showCollapseAll: id !== 'wharf.images' }));
+    views[id] = services.track(vscode.window.createTreeView(id, { treeDataProvider, showCollapseAll: id !== 'wharf.images' }));
   }
+  return views;
 }

@@ -1,0 +1,379 @@
+/**
+ * The local dedup pool: a folder of chunks named by their SHA-256 and stored gzip-compressed (one
+ * gzip member each, so any host can `cat` members together and `gzip -dc` the result), plus one
+ * recipe per image (its ordered chunk list). Every file is written to a temporary name and renamed,
+ * so a crash leaves either the old state or the new one. Older image versions keep their recipes
+ * (rollback) until garbage collection is asked to drop them.
+ *
+ * Layout: chunks/<sha256>.gz, recipes/<image id hex>.json, history/<host>.jsonl, tmp/, active/.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { WharfError, fromNetworkError, throwIfCancelled } from '../core/errors';
+import type { WorkOptions } from '../core/progress';
+import { DEFAULT_CHUNKER, chunkStream, type ChunkerParams } from './chunker';
+
+const gzip = promisify(zlib.gzip);
+
+export const HEX64 = /^[0-9a-f]{64}$/;
+
+export interface Recipe {
+  format: 1;
+  /** sha256:<hex>, as the engine reports it. */
+  imageId: string;
+  /** The image's repo:tag names when it was saved. */
+  tags: string[];
+  /** Bytes of the `docker save` tar. */
+  totalSize: number;
+  /** Bytes of all chunk members concatenated (what `docker save | gzip` roughly weighs). */
+  gzipSize: number;
+  chunks: string[];
+  /** Raw size of each chunk, in recipe order. */
+  sizes: number[];
+  /** Stored (gzip) size of each chunk, in recipe order. */
+  gzSizes: number[];
+  params: ChunkerParams;
+  createdAt: string;
+}
+
+export interface IngestStats {
+  recipe: Recipe;
+  chunksTotal: number;
+  chunksNew: number;
+  bytesNew: number;
+  durationMs: number;
+}
+
+export interface GcOptions {
+  /** Image ids, id prefixes or repo:tag names whose recipes to drop first. */
+  remove?: string[];
+  /** Keep only the newest N recipes per repository (older versions are dropped). */
+  keep?: number;
+}
+
+export interface GcResult {
+  recipesRemoved: string[];
+  chunksRemoved: number;
+  bytesFreed: number;
+  chunksKept: number;
+}
+
+export interface PoolOptions {
+  /** gzip level for stored chunks (1..9). */
+  level?: number;
+  params?: ChunkerParams;
+}
+
+export function defaultPoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WHARF_POOL || path.join(os.homedir(), '.cache', 'wharf', 'pool');
+}
+
+const imageHex = (imageId: string) => imageId.replace(/^sha256:/, '');
+
+export class Pool {
+  private constructor(
+    readonly dir: string,
+    private readonly options: Required<PoolOptions>,
+  ) {}
+
+  static async open(dir: string, options: PoolOptions = {}): Promise<Pool> {
+    const pool = new Pool(path.resolve(dir), { level: options.level ?? 6, params: options.params ?? DEFAULT_CHUNKER });
+    try {
+      for (const sub of ['chunks', 'recipes', 'history', 'tmp', 'active']) await fs.mkdir(path.join(pool.dir, sub), { recursive: true });
+    } catch (error) {
+      throw fromNetworkError(error, `pool ${pool.dir}`, 'Choose a writable pool folder with --pool or WHARF_POOL');
+    }
+    return pool;
+  }
+
+  get params(): ChunkerParams {
+    return this.options.params;
+  }
+
+  chunkPath(hash: string): string {
+    if (!HEX64.test(hash)) throw new WharfError({ code: 'bad-input', object: `chunk ${hash.slice(0, 80)}`, cause: 'not a SHA-256 hex name' });
+    return path.join(this.dir, 'chunks', `${hash}.gz`);
+  }
+
+  /** Writes `data` to `file` through a unique temporary name in the pool, then renames it. */
+  private async writeAtomic(file: string, data: Buffer | string): Promise<void> {
+    const tmp = path.join(this.dir, 'tmp', `${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      await fs.writeFile(tmp, data);
+      await fs.rename(tmp, file);
+    } catch (error) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw fromNetworkError(error, `pool ${this.dir}`, 'Free disk space or choose another pool folder; the pool is unchanged');
+    }
+  }
+
+  /** The stored size of a chunk, or undefined when the pool lacks it. */
+  async chunkSize(hash: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.chunkPath(hash))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores a chunk (idempotent: two writers of the same chunk write the same bytes). */
+  async putChunk(hash: string, data: Buffer): Promise<number> {
+    const packed = await gzip(data, { level: this.options.level });
+    await this.writeAtomic(this.chunkPath(hash), packed);
+    return packed.length;
+  }
+
+  async readChunk(hash: string): Promise<Buffer> {
+    return fs.readFile(this.chunkPath(hash));
+  }
+
+  /** Chunks a `docker save` stream into the pool and records its recipe. */
+  async ingest(source: Readable | AsyncIterable<Buffer>, meta: { imageId: string; tags: string[] }, work: WorkOptions = {}): Promise<IngestStats> {
+    const started = Date.now();
+    const release = await this.enter();
+    try {
+      const chunks: string[] = [];
+      const sizes: number[] = [];
+      const stored = new Map<string, Promise<number>>();
+      const inFlight = new Set<Promise<unknown>>();
+      let totalSize = 0;
+      let chunksNew = 0;
+      let bytesNew = 0;
+      for await (const chunk of chunkStream(source, this.options.params)) {
+        throwIfCancelled(work.signal, `saving ${meta.tags[0] ?? meta.imageId}`);
+        chunks.push(chunk.hash);
+        sizes.push(chunk.data.length);
+        totalSize += chunk.data.length;
+        if (!stored.has(chunk.hash)) {
+          const job = (async () => {
+            const existing = await this.chunkSize(chunk.hash);
+            if (existing !== undefined) return existing;
+            chunksNew++;
+            bytesNew += chunk.data.length;
+            return this.putChunk(chunk.hash, chunk.data);
+          })();
+          stored.set(chunk.hash, job);
+          // Bounded: at most 16 chunks are being compressed or written at once.
+          const tracked = job.finally(() => inFlight.delete(tracked));
+          inFlight.add(tracked);
+          if (inFlight.size >= 16) await Promise.race(inFlight);
+        }
+        if (chunks.length % 256 === 0) work.progress?.report({ message: `chunking ${formatBytes(totalSize)}` });
+      }
+      await Promise.all(inFlight);
+      const gzSizes = await Promise.all(chunks.map((hash) => stored.get(hash) as Promise<number>));
+      const recipe: Recipe = {
+        format: 1,
+        imageId: meta.imageId,
+        tags: meta.tags,
+        totalSize,
+        gzipSize: gzSizes.reduce((a, b) => a + b, 0),
+        chunks,
+        sizes,
+        gzSizes,
+        params: this.options.params,
+        createdAt: new Date().toISOString(),
+      };
+      await this.writeRecipe(recipe);
+      return { recipe, chunksTotal: chunks.length, chunksNew, bytesNew, durationMs: Date.now() - started };
+    } finally {
+      await release();
+    }
+  }
+
+  async writeRecipe(recipe: Recipe): Promise<void> {
+    await this.writeAtomic(path.join(this.dir, 'recipes', `${imageHex(recipe.imageId)}.json`), JSON.stringify(recipe));
+  }
+
+  async readRecipe(imageId: string): Promise<Recipe | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(path.join(this.dir, 'recipes', `${imageHex(imageId)}.json`), 'utf8')) as Recipe;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every recipe, newest first. A damaged recipe file is skipped (and reported by `check`). */
+  async listRecipes(): Promise<Recipe[]> {
+    const names = (await fs.readdir(path.join(this.dir, 'recipes'))).filter((name) => name.endsWith('.json'));
+    const recipes: Recipe[] = [];
+    for (const name of names) {
+      try {
+        recipes.push(JSON.parse(await fs.readFile(path.join(this.dir, 'recipes', name), 'utf8')) as Recipe);
+      } catch {
+        // half-written files cannot exist (rename), so this is outside damage; gc leaves it alone
+      }
+    }
+    return recipes.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** The recipe an image id, id prefix or repo:tag names (the newest when a tag has several). */
+  async findRecipe(ref: string): Promise<Recipe | undefined> {
+    const hex = imageHex(ref);
+    return (await this.listRecipes()).find((recipe) => recipe.tags.includes(ref) || (/^[0-9a-f]{6,64}$/.test(hex) && imageHex(recipe.imageId).startsWith(hex)));
+  }
+
+  /** Drops recipes as asked, then frees every chunk no remaining recipe uses. */
+  async gc(options: GcOptions = {}): Promise<GcResult> {
+    const unlock = await this.lockExclusive();
+    try {
+      const recipes = await this.listRecipes();
+      const drop = new Set<string>();
+      for (const ref of options.remove ?? []) {
+        const hex = imageHex(ref);
+        const matches = recipes.filter((recipe) => recipe.tags.includes(ref) || (/^[0-9a-f]{6,64}$/.test(hex) && imageHex(recipe.imageId).startsWith(hex)));
+        if (matches.length === 0) throw new WharfError({ code: 'not-found', object: `pool image ${ref}`, cause: 'no recipe in the pool has this id or tag', remedy: 'Run `wharf pool ls` to see what the pool holds' });
+        for (const recipe of matches) drop.add(recipe.imageId);
+      }
+      if (options.keep !== undefined) {
+        const seen = new Map<string, number>();
+        for (const recipe of recipes) {
+          const repos = new Set(recipe.tags.map(repoOf));
+          if (repos.size === 0) continue;
+          // A recipe survives when it is among the newest N of any of its repositories.
+          let keepIt = false;
+          for (const repo of repos) {
+            const count = (seen.get(repo) ?? 0) + 1;
+            seen.set(repo, count);
+            if (count <= options.keep) keepIt = true;
+          }
+          if (!keepIt) drop.add(recipe.imageId);
+        }
+      }
+      for (const imageId of drop) await fs.rm(path.join(this.dir, 'recipes', `${imageHex(imageId)}.json`), { force: true });
+      const live = new Set<string>();
+      for (const recipe of recipes) if (!drop.has(recipe.imageId)) for (const hash of recipe.chunks) live.add(hash);
+      let chunksRemoved = 0;
+      let bytesFreed = 0;
+      let chunksKept = 0;
+      for (const name of await fs.readdir(path.join(this.dir, 'chunks'))) {
+        const hash = name.replace(/\.gz$/, '');
+        if (live.has(hash)) {
+          chunksKept++;
+          continue;
+        }
+        const file = path.join(this.dir, 'chunks', name);
+        const stat = await fs.stat(file).catch(() => undefined);
+        if (!stat) continue;
+        await fs.rm(file, { force: true });
+        chunksRemoved++;
+        bytesFreed += stat.size;
+      }
+      // Leftovers of crashed writers.
+      for (const name of await fs.readdir(path.join(this.dir, 'tmp'))) await fs.rm(path.join(this.dir, 'tmp', name), { force: true, recursive: true });
+      return { recipesRemoved: [...drop], chunksRemoved, bytesFreed, chunksKept };
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** Bytes and files the pool holds. */
+  async usage(): Promise<{ chunks: number; bytes: number; recipes: number }> {
+    let chunks = 0;
+    let bytes = 0;
+    for (const name of await fs.readdir(path.join(this.dir, 'chunks'))) {
+      const stat = await fs.stat(path.join(this.dir, 'chunks', name)).catch(() => undefined);
+      if (!stat) continue;
+      chunks++;
+      bytes += stat.size;
+    }
+    const recipes = (await fs.readdir(path.join(this.dir, 'recipes'))).filter((name) => name.endsWith('.json')).length;
+    return { chunks, bytes, recipes };
+  }
+
+  historyFile(host: string): string {
+    const safe = host.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 80);
+    return path.join(this.dir, 'history', `${safe}.jsonl`);
+  }
+
+  /** One line per sync, appended (O_APPEND writes of one line do not interleave). */
+  async appendHistory(host: string, entry: object): Promise<void> {
+    await fs.appendFile(this.historyFile(host), `${JSON.stringify(entry)}\n`);
+  }
+
+  async readHistory<T>(host: string, limit = 50): Promise<T[]> {
+    try {
+      const lines = (await fs.readFile(this.historyFile(host), 'utf8')).split('\n').filter(Boolean);
+      return lines.slice(-limit).map((line) => JSON.parse(line) as T);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Registers a user of the pool (a save or a sync) so gc does not free chunks under it. Announce,
+   * then look: with gc doing the same in the other order, one of the two always sees the other.
+   */
+  async enter(): Promise<() => Promise<void>> {
+    const marker = path.join(this.dir, 'active', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fs.writeFile(marker, String(process.pid));
+    for (;;) {
+      const holder = await readPid(path.join(this.dir, 'gc.lock'));
+      if (holder === undefined || !alive(holder)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return () => fs.rm(marker, { force: true });
+  }
+
+  private async lockExclusive(): Promise<() => Promise<void>> {
+    const lock = path.join(this.dir, 'gc.lock');
+    const holder = await readPid(lock);
+    if (holder !== undefined && !alive(holder)) await fs.rm(lock, { force: true });
+    try {
+      await fs.writeFile(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      throw new WharfError({ code: 'conflict', object: `pool ${this.dir}`, cause: `another garbage collection runs (pid ${holder ?? '?'})`, remedy: 'Wait for it to finish' });
+    }
+    const unlock = () => fs.rm(lock, { force: true });
+    for (const name of await fs.readdir(path.join(this.dir, 'active'))) {
+      const pid = await readPid(path.join(this.dir, 'active', name));
+      if (pid !== undefined && alive(pid)) {
+        await unlock();
+        throw new WharfError({ code: 'conflict', object: `pool ${this.dir}`, cause: `a save or sync is using the pool (pid ${pid})`, remedy: 'Run the garbage collection again when it has finished' });
+      }
+      await fs.rm(path.join(this.dir, 'active', name), { force: true }); // left by a crashed process
+    }
+    return unlock;
+  }
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await fs.readFile(file, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function repoOf(tag: string): string {
+  const colon = tag.lastIndexOf(':');
+  return colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}

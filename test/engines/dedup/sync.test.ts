@@ -1,0 +1,191 @@
+/**
+ * Deduplicated sync against the lab: the local engine, sshd and the remote engine in their netns.
+ * The remote engine's socket is used only as an oracle (is the image there, with which id).
+ * Each run uses its own remote pool folder and image names, and removes them afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import Docker from 'dockerode';
+import { isWharfError } from '../../../src/engines/core/errors';
+import { Pool } from '../../../src/engines/dedup/pool';
+import { syncImage, syncHistory, type SyncFigures, type SyncOptions } from '../../../src/engines/dedup/sync';
+import { ensureLab, type LabEndpoints } from '../../lab/lab';
+import { buildPair, removeImages } from './images';
+
+const run = promisify(execFile);
+
+describe('dedup sync over SSH (lab)', () => {
+  let lab: LabEndpoints;
+  let local: Docker;
+  let remoteOracle: Docker;
+  const id = randomBytes(4).toString('hex');
+  const repo = `wharf-dedup-test-${id}`;
+  const v1 = `${repo}:1`;
+  const v2 = `${repo}:2`;
+  let work: string;
+  let poolDir: string;
+  let remoteDir: string;
+  let noGzipBin: string;
+  const figures: Record<string, SyncFigures> = {};
+
+  const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
+    docker: local,
+    poolDir,
+    host: lab.ssh.alias,
+    sshConfigFile: lab.ssh.configFile,
+    remote: { dir: remoteDir },
+    ...extra,
+  });
+  const remoteId = async (ref: string) => (await remoteOracle.getImage(ref).inspect().catch(() => undefined))?.Id;
+  const dropRemote = async (ref: string) => remoteOracle.getImage(ref).remove({ force: true }).catch(() => undefined);
+
+  before(async () => {
+    lab = (await ensureLab()).endpoints;
+    assert.ok(!lab.docker.local.external, 'the dedup tests run only against the lab engine');
+    local = new Docker({ socketPath: lab.docker.local.socket });
+    remoteOracle = new Docker({ socketPath: lab.docker.remote.socket });
+    // One filesystem here: the "remote" is sshd in a network namespace, so its folders are ours too.
+    work = await fs.mkdtemp(path.join(os.tmpdir(), `wharf-dedup-${id}-`));
+    poolDir = path.join(work, 'local-pool');
+    remoteDir = path.join(work, 'remote-pool');
+    await buildPair(lab.docker.local.host, lab.images.busybox, v1, v2, { baseBytes: 600 * 1024, appBytes: 40 * 1024 });
+  });
+
+  after(async () => {
+    await removeImages(lab.docker.local.host, [v2, v1]);
+    await removeImages(lab.docker.remote.host, [v2, v1]);
+    if (work) await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('a first sync sends every chunk and loads the same image id', async () => {
+    const seen: SyncFigures[] = [];
+    const result = await syncImage(v1, options({ onFigures: (f) => seen.push(f) }));
+    figures.first = result;
+    const recipe = await (await Pool.open(poolDir)).findRecipe(v1);
+    assert.ok(recipe);
+    assert.equal(result.chunksTotal, new Set(recipe.chunks).size);
+    assert.equal(result.chunksPresent, 0);
+    assert.equal(result.chunksSent, result.chunksTotal);
+    assert.equal(result.verified, true);
+    assert.equal(result.phase, 'done');
+    assert.equal(await remoteId(v1), (await local.getImage(v1).inspect()).Id);
+    assert.ok(result.wireBytes > 0 && result.saveGzipBytes > 0);
+    assert.ok(seen.some((f) => f.phase === 'sending'));
+  });
+
+  it('version 2 sends only the chunks version 1 lacks, and its id is checked on the host', async () => {
+    const pool = await Pool.open(poolDir);
+    const result = await syncImage(v2, options());
+    figures.second = result;
+    const r1 = await pool.findRecipe(v1);
+    const r2 = await pool.findRecipe(v2);
+    assert.ok(r1 && r2);
+    const had = new Set(r1.chunks);
+    const expected = new Set(r2.chunks.filter((hash) => !had.has(hash))).size;
+    assert.equal(result.chunksSent, expected);
+    assert.equal(result.chunksPresent, result.chunksTotal - expected);
+    assert.ok(result.chunksSent < result.chunksTotal / 4, `${result.chunksSent} of ${result.chunksTotal} chunks sent`);
+    assert.ok(result.wireBytes < figures.first.wireBytes / 3, `v2 sent ${result.wireBytes} bytes, v1 ${figures.first.wireBytes}`);
+    assert.equal(result.verified, true);
+    assert.equal(await remoteId(v2), (await local.getImage(v2).inspect()).Id);
+    const again = await syncImage(v2, options());
+    assert.equal(again.upToDate, true);
+    assert.equal(again.chunksSent, 0);
+  });
+
+  it('an interrupted sync, resumed, sends only what did not arrive', async () => {
+    const fresh = { dir: path.join(work, 'remote-pool-interrupted') };
+    await dropRemote(v1);
+    const controller = new AbortController();
+    let sentBeforeAbort = 0;
+    await assert.rejects(
+      syncImage(v1, options({
+        remote: fresh,
+        signal: controller.signal,
+        onFigures: (f) => {
+          if (f.phase === 'sending' && f.chunksSent >= f.chunksTotal / 2 && !controller.signal.aborted) {
+            sentBeforeAbort = f.chunksSent;
+            controller.abort();
+          }
+        },
+      })),
+      (error) => isWharfError(error, 'cancelled'),
+    );
+    assert.ok(sentBeforeAbort > 0);
+    assert.equal(await remoteId(v1), undefined, 'nothing was loaded by the interrupted sync');
+    const resumed = await syncImage(v1, options({ remote: fresh }));
+    assert.ok(resumed.chunksPresent > 0, 'the chunks that arrived were kept');
+    assert.equal(resumed.chunksSent, resumed.chunksTotal - resumed.chunksPresent);
+    assert.ok(resumed.chunksSent < resumed.chunksTotal, `resumed sync sent ${resumed.chunksSent} of ${resumed.chunksTotal}`);
+    // At most the one member being written when the stream was cut is sent twice.
+    assert.ok(resumed.chunksPresent >= sentBeforeAbort - 64 - 1, `${resumed.chunksPresent} kept, ${sentBeforeAbort} sent before the abort`);
+    assert.equal(resumed.verified, true);
+    assert.equal(await remoteId(v1), (await local.getImage(v1).inspect()).Id);
+  });
+
+  it('a corrupted chunk on the host is found by its hash and re-sent', async () => {
+    await dropRemote(v2);
+    const recipe = await (await Pool.open(poolDir)).findRecipe(v2);
+    assert.ok(recipe);
+    const victim = recipe.chunks[Math.floor(recipe.chunks.length / 2)];
+    const file = path.join(remoteDir, 'chunks', `${victim}.gz`);
+    const size = (await fs.stat(file)).size;
+    await fs.writeFile(file, randomBytes(size));
+    const result = await syncImage(v2, options());
+    assert.equal(result.repaired, 1);
+    assert.equal(result.chunksSent, 1);
+    assert.equal(result.chunksPresent, result.chunksTotal, 'the damaged chunk was there by name');
+    assert.equal(result.verified, true);
+    assert.equal(await remoteId(v2), (await local.getImage(v2).inspect()).Id);
+    const history = await syncHistory(poolDir, lab.ssh.alias);
+    assert.ok(history.length >= 4);
+    assert.equal(history[history.length - 1].imageId, recipe.imageId);
+  });
+
+  it('garbage collection drops old versions and frees the chunks nobody uses', async () => {
+    const pool = await Pool.open(poolDir);
+    const r1 = await pool.findRecipe(v1);
+    const r2 = await pool.findRecipe(v2);
+    assert.ok(r1 && r2);
+    const onlyV1 = new Set(r1.chunks.filter((hash) => !r2.chunks.includes(hash)));
+    const before = await pool.usage();
+    const first = await pool.gc({ remove: [v1] });
+    assert.deepEqual(first.recipesRemoved, [r1.imageId]);
+    assert.equal(first.chunksRemoved, onlyV1.size);
+    const middle = await pool.usage();
+    assert.equal(middle.chunks, before.chunks - onlyV1.size);
+    assert.equal(middle.bytes, before.bytes - first.bytesFreed);
+    assert.equal(middle.recipes, before.recipes - 1);
+    const second = await pool.gc({ keep: 0 });
+    assert.equal(second.chunksRemoved, new Set(r2.chunks).size);
+    assert.deepEqual(await pool.usage(), { chunks: 0, bytes: 0, recipes: 0 });
+  });
+
+  it('a host without gzip gets a clear error and nothing is sent', async () => {
+    // The remote side runs `env PATH=<dir> sh -c ...`: a folder holding every tool but gzip.
+    noGzipBin = path.join(work, 'bin-without-gzip');
+    await fs.mkdir(noGzipBin);
+    for (const tool of ['sh', 'cat', 'tar', 'docker', 'mkdir', 'mv', 'rm']) {
+      const { stdout } = await run('sh', ['-c', 'command -v "$1"', 'sh', tool]);
+      await fs.symlink(stdout.trim(), path.join(noGzipBin, tool));
+    }
+    const dir = path.join(work, 'remote-pool-no-gzip');
+    await dropRemote(v1);
+    await assert.rejects(syncImage(v1, options({ remote: { dir, path: noGzipBin } })), (error) => {
+      assert.ok(isWharfError(error, 'unsupported'));
+      assert.match(error.message, /missing gzip/);
+      assert.match(error.message, /Install gzip/);
+      return true;
+    });
+    await assert.rejects(fs.stat(dir), 'the remote pool was not even created');
+    const last = (await syncHistory(poolDir, lab.ssh.alias)).pop();
+    assert.equal(last?.ok, false);
+    assert.match(last?.error ?? '', /gzip/);
+  });
+});

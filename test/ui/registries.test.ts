@@ -1,0 +1,81 @@
+/**
+ * UI check: the Registries tree populated from the lab's registries in the real workbench: the
+ * test and stage registries, a repository, its tags and a tag's manifest details. Leaves
+ * <repo>/test-results/screenshots/wharf-registries-tree.png.
+ */
+import * as assert from 'assert';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { RegistryClient, sha256 } from '../../src/engines/registry/client';
+import { ensureLab, type LabEndpoints } from '../lab/lab';
+import { openWorkbench, type Workbench } from './workbench';
+
+const REPO = `aaa-wharf-ui/web`;
+let wb: Workbench | undefined;
+let lab: LabEndpoints;
+
+async function push(registry: string, tag: string, layers: number): Promise<void> {
+  const client = new RegistryClient({ registry });
+  const blobs = Array.from({ length: layers }, (_, i) => Buffer.from(`wharf ui ${tag} layer ${i} `.repeat(2000 * (i + 1))));
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: blobs.map(sha256) } }));
+  for (const blob of [...blobs, config]) await client.uploadBlob(REPO, sha256(blob), Readable.from([blob]));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: blobs.map((blob) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blob), size: blob.length })),
+    }),
+  );
+  await client.putManifest(REPO, tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
+}
+
+before(async () => {
+  lab = (await ensureLab()).endpoints;
+  // "aaa-" sorts the repository first in the catalog, so it is on the first page.
+  for (const [tag, layers] of [['1.0', 2], ['1.1', 3], ['2.0-rc', 3]] as const) await push(lab.registries.test.address, tag, layers);
+  wb = await openWorkbench({
+    userSettings: {
+      'wharf.showDefaultEngine': false,
+      'wharf.registries': [
+        { name: 'test', address: lab.registries.test.address, auth: 'anonymous' },
+        { name: 'stage', address: lab.registries.stage.address, auth: 'anonymous' },
+      ],
+    },
+  });
+}, { timeout: 5 * 60_000 });
+
+after(async () => {
+  await wb?.close();
+});
+
+test('the Registries tree shows registries, repositories, tags and manifest details', { timeout: 3 * 60_000 }, async () => {
+  const w = wb!;
+  try {
+    await w.openViewContainer('Wharf');
+    // Collapse the other views so the Registries tree has the height of the side bar.
+    for (const title of ['Images', 'Containers', 'etcd Keys']) {
+      const header = w.viewPane(title).locator('.pane-header');
+      if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
+    const pane = w.viewPane('Registries');
+    const registry = pane.getByText('test', { exact: true }).first();
+    await registry.waitFor({ timeout: 60_000 });
+    await registry.click();
+    const repo = pane.getByText(REPO, { exact: true }).first();
+    await repo.waitFor({ timeout: 60_000 });
+    await repo.click();
+    const tag = pane.getByText('1.1', { exact: true }).first();
+    await tag.waitFor({ timeout: 30_000 });
+    await tag.click();
+    await pane.getByText('layer 3', { exact: true }).first().waitFor({ timeout: 30_000 });
+    const text = await pane.innerText();
+    for (const expected of ['test', REPO, '1.0', '1.1', '2.0-rc', 'digest', 'media type', 'layer 1']) {
+      assert.ok(text.includes(expected), `"${expected}" is not shown; the view shows:\n${text}`);
+    }
+  } finally {
+    await w.page.mouse.move(900, 450);
+    await w.page.waitForTimeout(500);
+    console.log(`screenshot: ${await w.screenshot('wharf-registries-tree')}`);
+  }
+});
