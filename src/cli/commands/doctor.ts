@@ -17,6 +17,7 @@ export const doctor: CliCommand = {
     };
     const endpoints = stringFlag(args, 'endpoints');
     if (endpoints || process.env.ETCDCTL_ENDPOINTS) targets.clusters = [clusterFromEnv(process.env, endpoints)];
+    targets.sshConfigFile = stringFlag(args, 'ssh-config');
     const ssh = stringFlag(args, 'ssh');
     if (ssh) targets.sshHosts = [{ spec: ssh, configFile: stringFlag(args, 'ssh-config') }];
     const results = await runDoctor(targets);

@@ -17,6 +17,8 @@ export interface DoctorTargets {
   registries?: string[];
   clusters?: ClusterConfig[];
   sshHosts?: { spec: string; configFile?: string }[];
+  /** The OpenSSH config that ssh:// engine aliases resolve through (default ~/.ssh/config). */
+  sshConfigFile?: string;
 }
 
 export interface CheckResult {
@@ -28,7 +30,7 @@ export interface CheckResult {
 
 export async function runDoctor(targets: DoctorTargets): Promise<CheckResult[]> {
   const checks: Promise<CheckResult>[] = [
-    ...(targets.engines ?? []).map(checkEngine),
+    ...(targets.engines ?? []).map((engine) => checkEngine(engine, targets.sshConfigFile)),
     ...(targets.registries ?? []).map(checkRegistry),
     ...(targets.clusters ?? []).map(checkCluster),
     ...(targets.sshHosts ?? []).map(checkSsh),
@@ -36,12 +38,12 @@ export async function runDoctor(targets: DoctorTargets): Promise<CheckResult[]> 
   return Promise.all(checks);
 }
 
-async function checkEngine(source: { host?: string; context?: string }): Promise<CheckResult> {
+async function checkEngine(source: { host?: string; context?: string }, sshConfigFile?: string): Promise<CheckResult> {
   let target = source.host ?? source.context ?? 'default engine';
   try {
     const endpoint = await resolveEndpoint(source);
     target = endpoint.label;
-    const docker = await connectEngine(endpoint);
+    const docker = await connectEngine(endpoint, { sshConfigFile });
     const info = await probeEngine(docker, endpoint).finally(() => closeEngine(docker));
     return { part: 'engine', target, ok: true, detail: `Docker ${info.version} (API ${info.apiVersion}, ${info.os}, ${info.storageDriver ?? '?'})` };
   } catch (error) {

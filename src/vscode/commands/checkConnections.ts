@@ -19,6 +19,7 @@ export async function checkConnections(services: Services, options?: { quiet?: b
       .filter((cluster) => !cluster.username)
       .map((cluster) => ({ ...cluster, endpoints: parseEndpoints(cluster.endpoints.join(',')) })),
     sshHosts: settings.sshHosts().map((spec) => ({ spec, configFile: settings.sshConfigFile() })),
+    sshConfigFile: settings.sshConfigFile(),
   };
   const results = await withEditorProgress('Wharf: checking connections', () => runDoctor(targets));
   for (const result of results) {
