@@ -12,11 +12,13 @@ import { registriesTree } from './vscode/registries/feature';
 import type { RegistriesTree } from './vscode/registries/tree';
 import type { ImagesTree } from './vscode/docker/imagesTree';
 import { Services } from './vscode/services';
+import { lastSwitchoverState } from './vscode/switchover/panel';
 import { registerTrees } from './vscode/trees/registerTrees';
+import { layersFeature } from './vscode/layers/feature';
 
 let services: Services | undefined;
 
-export function activate(context: vscode.ExtensionContext): { services: Services; trees: { images: ImagesTree; containers: ContainersTree; registries: RegistriesTree }; etcd: EtcdFeature } {
+export function activate(context: vscode.ExtensionContext): { services: Services; trees: { images: ImagesTree; containers: ContainersTree; registries: RegistriesTree }; etcd: EtcdFeature; switchover: { lastState: typeof lastSwitchoverState } } {
   services = new Services(context);
   context.subscriptions.push(services);
   registerCommands(services);
@@ -24,9 +26,10 @@ export function activate(context: vscode.ExtensionContext): { services: Services
   const etcd = etcdFeature(services);
   const registries = registriesTree(services);
   const views = registerTrees(services, { 'wharf.images': docker.images, 'wharf.containers': docker.containers, 'wharf.etcd': etcd.tree, 'wharf.registries': registries });
+  layersFeature(services);
   docker.attachViews({ images: views['wharf.images'], containers: views['wharf.containers'] });
   services.log.info(`Wharf ${services.version} activated`);
-  return { services, trees: { images: docker.images, containers: docker.containers, registries }, etcd };
+  return { services, trees: { images: docker.images, containers: docker.containers, registries }, etcd, switchover: { lastState: lastSwitchoverState } };
 }
 
 export function deactivate(): void {

@@ -9,6 +9,7 @@ import { containers } from './commands/containers';
 import { doctor } from './commands/doctor';
 import { etcd } from './commands/etcd';
 import { images } from './commands/images';
+import { layers } from './commands/layers';
 import { promoteCommand } from './commands/promote';
 import { registry } from './commands/registry';
 import { exportCommand } from './commands/export';
@@ -21,7 +22,7 @@ import { pool, sync } from './commands/sync';
 
 declare const WHARF_VERSION: string | undefined;
 
-const commands: CliCommand[] = [doctor, etcd, promoteCommand, registry, images, containers, send, save, load, exportCommand, switchover, confd, sync, pool];
+const commands: CliCommand[] = [doctor, etcd, promoteCommand, registry, images, containers, send, save, load, exportCommand, switchover, confd, sync, pool, layers];
 
 function help(): string {
   const lines = commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`);

@@ -30,6 +30,7 @@ async function main(): Promise<number> {
     process.stderr.write(`filling ${KEYS} keys under ${prefix}…\n`);
     await fill(cluster, (index) => `${prefix}svc-${index % 10}/k${String(index).padStart(6, '0')}`, KEYS);
 
+    process.stderr.write('timing the first level…\n');
     const folderView = await timeRuns(RUNS, () => listLevel(cluster, { prefix, separator: '/', limit: PAGE }));
     const flatView = await timeRuns(RUNS, () => listLevel(cluster, { prefix, separator: '/', limit: PAGE, flat: true }));
     const peerArgs = ['--endpoints', endpoints.join(','), 'get', '--prefix', '--keys-only', prefix];
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
     });
     if (peerKeys !== KEYS) throw new Error(`etcdctl listed ${peerKeys} keys, expected ${KEYS}`);
 
+    process.stderr.write('timing watch events…\n');
     // Watch latency: a put by another client until the event reaches the watcher.
     const latencies: number[] = [];
     let pending: { key: string; started: number; resolve: () => void } | undefined;

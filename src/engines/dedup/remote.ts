@@ -236,10 +236,13 @@ export class RemotePool {
         const packer = zlib.createGzip({ level: 1 });
         let wire = 0;
         let gone = false; // the host ended the session (tar failed): drain and drop the rest
-        channel.on('close', () => {
-          gone = true;
-          packer.resume();
-        });
+        const channelClosed = new Promise<void>((resolve) =>
+          channel.once('close', () => {
+            gone = true;
+            packer.resume();
+            resolve();
+          }),
+        );
         packer.on('data', (data: Buffer) => {
           if (gone) return;
           wire += data.length;
@@ -252,7 +255,7 @@ export class RemotePool {
           if (work.signal?.aborted || gone) break;
           const data = await pool.readChunk(hash);
           for (const part of [tarHeader(`${hash}.gz`, data.length), data, tarPadding(data.length)]) {
-            if (!packer.write(part) && !gone) await Promise.race([once(packer, 'drain'), once(channel, 'close')]);
+            if (!packer.write(part) && !gone) await Promise.race([new Promise((resolve) => packer.once('drain', resolve)), channelClosed]);
           }
           index++;
           if (index % 16 === 0 || index === hashes.length) work.onSent?.(index, wire);

@@ -74,20 +74,27 @@ export class ByteSource {
     await this.forEach(n, () => undefined);
   }
 
+  /** Takes up to `max` bytes from the buffered front, pulling one chunk when empty. */
+  async take(max: number): Promise<Buffer | undefined> {
+    if (max <= 0) return undefined;
+    if (this.buffered === 0 && !(await this.fill(1))) return undefined;
+    const chunk = this.chunks[0];
+    const piece = chunk.length > max ? chunk.subarray(0, max) : chunk;
+    if (piece.length === chunk.length) this.chunks.shift();
+    else this.chunks[0] = chunk.subarray(piece.length);
+    this.buffered -= piece.length;
+    return piece;
+  }
+
   /** A source over the next n bytes only (a nested tar), sharing this one's buffer. */
   window(n: number): ByteSource {
-    const parent = this;
+    const take = (max: number) => this.take(max);
     let left = n;
     return new ByteSource({
       [Symbol.asyncIterator]: () => ({
         async next(): Promise<IteratorResult<Buffer>> {
-          if (left <= 0) return { done: true, value: undefined };
-          if (parent.buffered === 0 && !(await parent.fill(1))) return { done: true, value: undefined };
-          const chunk = parent.chunks[0];
-          const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
-          if (piece.length === chunk.length) parent.chunks.shift();
-          else parent.chunks[0] = chunk.subarray(piece.length);
-          parent.buffered -= piece.length;
+          const piece = await take(left);
+          if (!piece) return { done: true, value: undefined };
           left -= piece.length;
           return { done: false, value: piece };
         },

@@ -4,13 +4,14 @@
  * `Link` headers page by page; blobs stream in and out; manifests keep their exact bytes.
  */
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { WharfError, fromNetworkError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/progress';
 import { Authenticator, repositoryScope } from './auth';
 import type { CredentialSource } from './credentials';
 import { RegistryError, registryError } from './errors';
 import { MANIFEST_ACCEPT, effectiveMediaType } from './manifest';
+import { streamRequest } from './rawHttp';
 import { registryAddress } from './reference';
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
@@ -310,16 +311,11 @@ export class RegistryClient {
     const object = this.object(repository, digest);
     const location = options.location ?? (await this.startUpload(repository, options.signal));
     let sent = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        sent += chunk.length;
-        options.onBytes?.(chunk.length);
-        callback(null, chunk);
-      },
+    source.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      options.onBytes?.(chunk.length);
     });
-    source.on('error', (error) => counter.destroy(error));
-    const body = Readable.toWeb(source.pipe(counter)) as unknown as ReadableStream<Uint8Array>;
-    const patched = await this.send({ method: 'PATCH', url: location, scopes: [repositoryScope(repository, ['pull', 'push'])], headers: { 'content-type': 'application/octet-stream' }, body, signal: options.signal, expect: [202, 204], object, action: 'upload blob' });
+    const patched = await this.streamPatch(location, repository, source, object, options.signal);
     await patched.body?.cancel();
     const commit = new URL(this.location(patched, repository, location));
     commit.searchParams.set('digest', digest);
@@ -329,6 +325,23 @@ export class RegistryClient {
     if (stored && stored !== digest) {
       throw new WharfError({ code: 'failed', object, cause: `uploaded ${sent} bytes but the registry stored ${stored}`, remedy: 'Retry the copy; the bytes changed on the way' });
     }
+  }
+
+  /** PATCH with a streamed body over node:http (see rawHttp.ts); auth is settled by the POST before it. */
+  private async streamPatch(location: string, repository: string, source: Readable, object: string, signal?: AbortSignal): Promise<Response> {
+    const scopes = [repositoryScope(repository, ['pull', 'push'])];
+    const headers: Record<string, string> = { 'user-agent': 'wharf', 'content-type': 'application/octet-stream' };
+    const authorization = await this.auth.authorize(scopes, signal);
+    if (authorization) headers.authorization = authorization;
+    let response: Response;
+    try {
+      response = await streamRequest(new URL(location, this.baseUrl), 'PATCH', headers, source, signal);
+    } catch (error) {
+      if (signal?.aborted) throw new WharfError({ code: 'cancelled', object, cause: 'upload blob: cancelled by the user' });
+      throw fromNetworkError(error, object, `upload blob: check that ${this.registry} answers (${this.baseUrl})`);
+    }
+    if (response.status !== 202 && response.status !== 204) throw await registryError(response, { object, registry: this.registry, action: 'upload blob' });
+    return response;
   }
 
   /** Abandons an upload session (best effort: a half-written upload must not linger). */

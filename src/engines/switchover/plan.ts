@@ -56,7 +56,7 @@ export interface SwitchoverPlan {
   health: HealthCheck;
   /** Proxy URL to probe through (the frontend), e.g. http://127.0.0.1:8080. */
   proxyUrl: string;
-  /** Path probed through the proxy; default the health path or `/`. */
+  /** Path probed through the proxy (old and new should answer it differently, e.g. with their version); default `/`. */
   proxyPath?: string;
   /** How long to wait for the proxy to apply a change. */
   proxyWithinMs: number;

@@ -104,7 +104,7 @@ export async function runSwitchover(plan: SwitchoverPlan, deps: SwitchoverDeps, 
   let newSide: Side | undefined;
   const probePath = plan.proxyPath ?? '/';
   try {
-    const old = await r.step('start-new', async (log) => {
+    await r.step('start-new', async (log) => {
       const info = await docker.getContainer(plan.container).inspect().catch((error) => {
         throw new WharfError({ code: 'not-found', object: `container ${plan.container}`, cause: messageOf(error), remedy: 'Name a running container of the app (docker ps)' });
       });

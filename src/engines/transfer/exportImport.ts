@@ -8,12 +8,14 @@
  * export holds only what the container's filesystem shows now, so the deleted secret is gone.
  */
 import type Docker from 'dockerode';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { Client } from 'ssh2';
 import { WharfError, isWharfError, messageOf, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
-import { readJsonMessages } from './file';
+import { isGzipName, readJsonMessages } from './file';
 import { Meter, pumpToRemote, throttledProgress } from './pump';
 import { remoteDockerError } from './remoteDocker';
 import { TarFilter } from './tarStream';
@@ -42,7 +44,7 @@ export interface ExportImportResult {
 }
 
 export async function exportImport(options: ExportImportOptions): Promise<ExportImportResult> {
-  const { docker, container, ref, signal } = options;
+  const { docker, container, signal } = options;
   const object = `container ${container}`;
   let size: number | undefined;
   try {
@@ -55,18 +57,53 @@ export async function exportImport(options: ExportImportOptions): Promise<Export
   }
   throwIfCancelled(signal, object);
   const source = (await docker.getContainer(container).export()) as unknown as Readable;
-  // Passes every entry through; on cancel it spoils the archive so no partial image is created.
+  const result = await importTar(source, source, size, `Exporting ${container}`, object, options);
+  return { container, ...result };
+}
+
+export interface ImportFileOptions extends Omit<ExportImportOptions, 'container' | 'docker'> {
+  file: string;
+  docker?: Docker;
+}
+
+/** Imports a filesystem tarball (.tar or .tar.gz, e.g. from docker export) as a one-layer image. */
+export async function importFile(options: ImportFileOptions): Promise<ExportImportResult> {
+  const object = `file ${options.file}`;
+  let size: number;
+  try {
+    size = (await stat(options.file)).size;
+  } catch (error) {
+    throw new WharfError({ code: 'not-found', object, cause: messageOf(error), remedy: 'Check the path' });
+  }
+  const raw = createReadStream(options.file);
+  const tar = isGzipName(options.file) ? raw.pipe(createGunzip()) : raw;
+  const result = await importTar(raw, tar, size, `Importing ${options.file}`, object, options);
+  return { container: '', ...result };
+}
+
+/**
+ * docker import of a tar stream, on the local engine or on a host. A TarFilter passes every entry
+ * through; on cancel it spoils the archive so no partial image is created.
+ */
+async function importTar(
+  source: Readable,
+  tar: Readable,
+  size: number | undefined,
+  label: string,
+  object: string,
+  options: Omit<ExportImportOptions, 'container' | 'docker'> & { docker?: Docker },
+): Promise<Omit<ExportImportResult, 'container'>> {
+  const { ref, signal } = options;
   const filter = new TarFilter();
-  source.pipe(filter);
+  tar.pipe(filter);
   const where = options.ssh ? (options.host ?? 'host') : 'local engine';
-  const report = throttledProgress(options.progress, `Exporting ${container} to ${where}`, size, () => filter.bytesIn, () => filter.bytesOut);
+  const report = throttledProgress(options.progress, `${label} to ${where}`, size, () => filter.bytesIn, () => filter.bytesOut);
   const ticker = setInterval(() => report.tick(), 300);
   const spoil = () => {
-    source.unpipe(filter);
+    tar.unpipe(filter);
     filter.poison();
     filter.end();
   };
-
   try {
     if (options.ssh) {
       const wire = new Meter();
@@ -74,12 +111,12 @@ export async function exportImport(options: ExportImportOptions): Promise<Export
       const argv = ['docker', 'import', ...(options.message ? ['--message', options.message] : []), '-', ref];
       const run = await pumpToRemote(options.ssh, argv, { source, tail, signal, spoil });
       if (run.cancelled) throw new WharfError({ code: 'cancelled', object, cause: `cancelled; nothing was imported on ${where}` });
-      if (run.localError) throw new WharfError({ code: 'interrupted', object, cause: `docker export failed: ${messageOf(run.localError)}`, inner: run.localError });
+      if (run.localError) throw new WharfError({ code: 'interrupted', object, cause: `reading failed: ${messageOf(run.localError)}`, inner: run.localError });
       if (run.code !== 0) throw remoteDockerError({ host: where, action: 'docker import', code: run.code, signal: run.signal, stderr: run.stderr || run.stdout });
       report.final();
-      return { container, ref, imageId: run.stdout.trim().split('\n').pop() ?? '', where, bytes: filter.bytesIn };
+      return { ref, imageId: run.stdout.trim().split('\n').pop() ?? '', where, bytes: filter.bytesIn };
     }
-
+    if (!options.docker) throw new WharfError({ code: 'bad-input', object, cause: 'no engine to import into' });
     const onAbort = () => {
       source.destroy();
       spoil();
@@ -87,14 +124,14 @@ export async function exportImport(options: ExportImportOptions): Promise<Export
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const [repo, tag] = splitRef(ref);
-      const response = (await docker.importImage(filter as unknown as string, { repo, tag, message: options.message })) as unknown as Readable;
+      const response = (await options.docker.importImage(filter as unknown as string, { repo, tag, message: options.message })) as unknown as Readable;
       const messages = await readJsonMessages(response);
       if (signal?.aborted) throw new WharfError({ code: 'cancelled', object, cause: 'cancelled; nothing was imported' });
       const failure = messages.find((message) => message.error || message.errorDetail);
       if (failure) throw new WharfError({ code: 'failed', object, cause: `docker import failed: ${failure.errorDetail?.message ?? failure.error}` });
       const id = messages.map((message) => message.status ?? '').find((status) => status.startsWith('sha256:')) ?? '';
       report.final();
-      return { container, ref, imageId: id.trim(), where, bytes: filter.bytesIn };
+      return { ref, imageId: id.trim(), where, bytes: filter.bytesIn };
     } catch (error) {
       if (signal?.aborted) throw new WharfError({ code: 'cancelled', object, cause: 'cancelled; nothing was imported' });
       throw isWharfError(error) ? error : new WharfError({ code: 'failed', object, cause: `docker import failed: ${messageOf(error)}`, inner: error });

@@ -9,6 +9,9 @@ import { dockerCommands } from '../docker/commands';
 import { etcdCommands } from '../etcd/commands/table';
 import { registryCommands } from '../registries/table';
 import { syncToHost } from '../dedup/syncToHost';
+import { switchover, switchoverRollback } from '../switchover/switchover';
+import { transferCommands } from '../transfer/table';
+import { layersCommands } from '../layers/commands';
 import { showErrorMessage } from './errors';
 
 // Handlers declare their own argument types; VS Code passes whatever the caller gave.
@@ -29,6 +32,13 @@ const table: Record<string, Handler> = {
   ...registryCommands,
   // Deduplicated sync over SSH: src/vscode/dedup.
   'wharf.syncToHost': syncToHost,
+  // Zero-downtime switchover through etcd and the proxy: src/vscode/switchover.
+  'wharf.switchover': switchover,
+  'wharf.switchoverRollback': switchoverRollback,
+  // Send/save/load/export over SSH and to files: src/vscode/transfer.
+  ...transferCommands,
+  // Dockerfile layer cache (Build with Wharf, the Layer cache view): src/vscode/layers.
+  ...layersCommands,
 };
 
 export function registerCommands(services: Services): void {
