@@ -10,6 +10,8 @@ import { doctor } from './commands/doctor';
 import { etcd } from './commands/etcd';
 import { images } from './commands/images';
 import { layers } from './commands/layers';
+import { build } from './commands/build';
+import { cache } from './commands/cache';
 import { promoteCommand } from './commands/promote';
 import { registry } from './commands/registry';
 import { exportCommand } from './commands/export';
@@ -22,7 +24,7 @@ import { pool, sync } from './commands/sync';
 
 declare const WHARF_VERSION: string | undefined;
 
-const commands: CliCommand[] = [doctor, etcd, promoteCommand, registry, images, containers, send, save, load, exportCommand, switchover, confd, sync, pool, layers];
+const commands: CliCommand[] = [doctor, etcd, promoteCommand, registry, images, containers, send, save, load, exportCommand, switchover, confd, sync, pool, layers, build, cache];
 
 function help(): string {
   const lines = commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`);

@@ -55,7 +55,14 @@ async function main(): Promise<number> {
       },
       onResync: async () => (await cluster.client.kv.range({ key: Buffer.from(prefix), count_only: true })).header.revision,
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (watch.revision !== undefined) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
     for (let index = 0; index < 20; index++) {
       const key = `${prefix}live/${index}`;
       await new Promise<void>((resolve) => {

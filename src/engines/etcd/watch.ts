@@ -27,6 +27,8 @@ export interface PrefixWatchOptions {
   onEvents(events: WatchEvent[], revision: string): void;
   /** Events may have been lost (compaction): re-list and return the revision of the new listing. */
   onResync(reason: string): Promise<string>;
+  /** The watch exists on the server from this revision on (the first time only). */
+  onStarted?(revision: string): void;
   heartbeatMs?: number;
   /** No answer for this long (not even to a progress request) means the stream is dead. */
   silenceMs?: number;
@@ -156,7 +158,10 @@ export class PrefixWatch {
     if (response.created) {
       this.failures = 0;
       // Started "from now": the creation answer's revision is where we stand.
-      if (this.revision === undefined) this.revision = response.header?.revision;
+      if (this.revision === undefined) {
+        this.revision = response.header?.revision;
+        if (this.revision !== undefined) this.options.onStarted?.(this.revision);
+      }
     }
     if (response.canceled) {
       if (response.compact_revision && response.compact_revision !== '0') {

@@ -27,3 +27,26 @@ export function streamRequest(url: URL, method: string, headers: Record<string, 
     body.pipe(request);
   });
 }
+
+/** A GET whose body stays a Node stream (blob downloads, the other hot path). */
+export function getRequest(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(url, { method: 'GET', headers, signal });
+    request.on('response', resolve);
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** A consumed-or-not IncomingMessage as a fetch Response, for the shared error mapping. */
+export function asResponse(message: http.IncomingMessage): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const status = message.statusCode ?? 500;
+  const hasBody = status !== 204 && status !== 304;
+  if (!hasBody) message.resume();
+  return new Response(hasBody ? (Readable.toWeb(message) as unknown as ReadableStream<Uint8Array>) : null, { status, headers });
+}

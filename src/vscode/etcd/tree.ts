@@ -27,6 +27,8 @@ interface LevelState {
   /** How many entries the user has asked to see (grows with "Load more…"). */
   wanted: number;
   valid: boolean;
+  /** The etcd revision the listing reflects. */
+  revision: string;
 }
 
 const viewSettings = () => vscode.workspace.getConfiguration('wharf');
@@ -161,19 +163,21 @@ export class EtcdTree implements vscode.TreeDataProvider<EtcdNode>, vscode.Dispo
     const prefix = element.type === 'cluster' ? this.filterOf(name) : element.path;
     this.ensureWatch(name, cluster);
     const pageSize = Math.max(10, viewSettings().get<number>('etcd.pageSize', 200));
-    const state = this.levels.get(element.id) ?? { entries: [], stale: false, wanted: pageSize, valid: false };
+    const state = this.levels.get(element.id) ?? { entries: [], stale: false, wanted: pageSize, valid: false, revision: '0' };
     try {
       if (!state.valid) {
         const entries: LevelEntry[] = [];
         let cursor: string | undefined;
         let stale = false;
+        let revision = '0';
         do {
           const page = await listLevel(cluster, { prefix, separator: viewSettings().get<string>('etcd.separator', '/') || '/', limit: Math.min(state.wanted - entries.length, 1000), cursor, flat: this.flat });
           entries.push(...page.entries);
           cursor = page.cursor;
           stale ||= page.stale;
+          revision = page.revision;
         } while (cursor && entries.length < state.wanted);
-        Object.assign(state, { entries, cursor, stale, valid: true });
+        Object.assign(state, { entries, cursor, stale, valid: true, revision });
         this.levels.set(element.id, state);
       }
     } catch (error) {
@@ -221,6 +225,14 @@ export class EtcdTree implements vscode.TreeDataProvider<EtcdNode>, vscode.Dispo
       prefix,
       log: this.services.log,
       onEvents: (events) => this.onWatchEvents(name, events),
+      // Levels listed before the watch existed may have missed a change: list those again.
+      onStarted: (revision) => {
+        const root = clusterId(name);
+        for (const [id, state] of this.levels) {
+          if ((id === root || id.startsWith(`${root}\u0000`)) && state.valid && BigInt(state.revision) < BigInt(revision)) this.pending.add(id);
+        }
+        if (this.pending.size && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), 15);
+      },
       onResync: async () => {
         const head = await cluster.read(`etcd cluster ${name}`, ({ serializable, options }) => cluster.client.kv.range({ key: Buffer.from(prefix || '\0'), count_only: true, serializable }, options));
         this.refresh(this.nodes.get(clusterId(name)));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Transform } from 'node:stream';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isWharfError } from '../../../src/engines/core/errors';
@@ -102,31 +103,29 @@ describe('promote registry to registry (lab test → stage)', () => {
     const image = await pushSyntheticImage(test, repo, '1', { layers: 1, layerSize: 300_000 });
     let broken = 0;
     // The first read of the layer dies after 64 KB, as a dropped connection would.
-    const flakyFetch: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (broken === 0 && String(input).includes(`/blobs/${sha256(image.layers[0])}`) && (init?.method ?? 'GET') === 'GET') {
+    class FlakySource extends RegistryClient {
+      override async getBlob(repository: string, digest: string, signal?: AbortSignal) {
+        const blob = await super.getBlob(repository, digest, signal);
+        if (broken > 0 || digest !== sha256(image.layers[0])) return blob;
         broken++;
-        const reader = response.body!.getReader();
         let sent = 0;
-        const body = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            const { done, value } = await reader.read();
-            if (done) return controller.close();
-            sent += value.byteLength;
-            if (sent > 65_536) return controller.error(new Error('socket hang up (simulated)'));
-            controller.enqueue(value);
+        const cut = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            sent += chunk.length;
+            if (sent > 65_536) return callback(new Error('socket hang up (simulated)'));
+            callback(null, chunk);
           },
         });
-        return new Response(body, { status: response.status, headers: response.headers });
+        blob.stream.pipe(cut);
+        return { stream: cut as unknown as typeof blob.stream, size: blob.size };
       }
-      return response;
-    };
+    }
     const warnings: string[] = [];
     const log = { trace: () => undefined, info: () => undefined, warn: (line: string) => warnings.push(line), error: () => undefined };
     const summary = await copyImage({
       source: parseReference(`${e.registries.test.address}/${repo}:1`),
       target: parseReference(`${e.registries.stage.address}/${repo}:1`),
-      sourceClient: new RegistryClient({ registry: e.registries.test.address, fetch: flakyFetch }),
+      sourceClient: new FlakySource({ registry: e.registries.test.address }),
       log,
     });
     assert.equal(broken, 1);
