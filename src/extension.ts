@@ -15,6 +15,7 @@ import { Services } from './vscode/services';
 import { lastSwitchoverState } from './vscode/switchover/panel';
 import { registerTrees } from './vscode/trees/registerTrees';
 import { layersFeature } from './vscode/layers/feature';
+import { buildsFeature } from './vscode/builds/feature';
 
 let services: Services | undefined;
 
@@ -27,6 +28,8 @@ export function activate(context: vscode.ExtensionContext): { services: Services
   const registries = registriesTree(services);
   const views = registerTrees(services, { 'wharf.images': docker.images, 'wharf.containers': docker.containers, 'wharf.etcd': etcd.tree, 'wharf.registries': registries });
   layersFeature(services);
+  // The opt-in build-on-commit trigger watches from activation (it does nothing while the setting is off).
+  buildsFeature(services);
   docker.attachViews({ images: views['wharf.images'], containers: views['wharf.containers'] });
   services.log.info(`Wharf ${services.version} activated`);
   return { services, trees: { images: docker.images, containers: docker.containers, registries }, etcd, switchover: { lastState: lastSwitchoverState } };

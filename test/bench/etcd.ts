@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     let pending: { key: string; started: number; resolve: () => void } | undefined;
     const watch = new PrefixWatch(cluster, {
       prefix: `${prefix}live/`,
+      log: { info: (m) => process.stderr.write(m + '\n'), warn: (m) => process.stderr.write(m + '\n'), error: (m) => process.stderr.write(m + '\n'), trace: () => undefined },
       onEvents(events) {
         if (pending && events.some((event) => event.key === pending!.key)) {
           latencies.push(performance.now() - pending.started);

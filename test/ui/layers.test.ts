@@ -65,6 +65,16 @@ after(async () => {
 test('the Layer cache webview shows instructions, layers, cache outcomes, waste and the prediction', { timeout: 4 * 60_000 }, async () => {
   const w = wb!;
   const page = w.page;
+  try {
+    await steps(w);
+  } catch (error) {
+    console.log(`screenshot: ${await w.screenshot('wharf-layer-cache-failed')}`);
+    throw error;
+  }
+});
+
+async function steps(w: Workbench): Promise<void> {
+  const page = w.page;
   await w.waitForIdle();
   // Open the Dockerfile, build it (the tag prompt answered), then open the view.
   await page.keyboard.press('Control+P');
@@ -79,7 +89,7 @@ test('the Layer cache webview shows instructions, layers, cache outcomes, waste 
   await input.waitFor({ state: 'visible', timeout: 30_000 });
   await input.fill(TAG);
   await page.keyboard.press('Enter');
-  await page.locator('.notifications-toasts', { hasText: `built ${TAG}` }).first().waitFor({ timeout: 180_000 });
+  await page.locator('.notifications-toasts', { hasText: `built ${TAG}` }).first().waitFor({ timeout: 120_000 });
   await page.locator('.codelens-decoration', { hasText: 'rebuilt' }).first().waitFor({ timeout: 30_000 });
 
   await palette(page, 'Wharf: Show Layer Cache');
@@ -94,4 +104,4 @@ test('the Layer cache webview shows instructions, layers, cache outcomes, waste 
   await page.keyboard.press('Escape'); // close the build notification over the view
   await page.waitForTimeout(500);
   console.log(`screenshot: ${await w.screenshot('wharf-layer-cache')}`);
-});
+}

@@ -291,7 +291,12 @@ export class RegistryClient {
         throw fromNetworkError(error, object, `read blob: check that ${this.registry} answers (${this.baseUrl})`);
       }
       const status = message.statusCode ?? 500;
-      if (status === 200) return { stream: message, size: Number(message.headers['content-length'] ?? 0) };
+      if (status === 200) {
+        // Until a consumer pipes it (after an await or two), an abort must not become an
+        // unhandled 'error' event; consumers see the failure through `errored` (streamRequest).
+        message.on('error', () => undefined);
+        return { stream: message, size: Number(message.headers['content-length'] ?? 0) };
+      }
       if (status >= 300 && status < 400 && message.headers.location) {
         message.resume();
         url = new URL(message.headers.location, url);
@@ -347,11 +352,10 @@ export class RegistryClient {
     const object = this.object(repository, digest);
     const location = options.location ?? (await this.startUpload(repository, options.signal));
     let sent = 0;
-    source.on('data', (chunk: Buffer) => {
-      sent += chunk.length;
-      options.onBytes?.(chunk.length);
+    const patched = await this.streamPatch(location, repository, source, object, options.signal, (bytes) => {
+      sent += bytes;
+      options.onBytes?.(bytes);
     });
-    const patched = await this.streamPatch(location, repository, source, object, options.signal);
     await patched.body?.cancel();
     const commit = new URL(this.location(patched, repository, location));
     commit.searchParams.set('digest', digest);
@@ -364,14 +368,14 @@ export class RegistryClient {
   }
 
   /** PATCH with a streamed body over node:http (see rawHttp.ts); auth is settled by the POST before it. */
-  private async streamPatch(location: string, repository: string, source: Readable, object: string, signal?: AbortSignal): Promise<Response> {
+  private async streamPatch(location: string, repository: string, source: Readable, object: string, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<Response> {
     const scopes = [repositoryScope(repository, ['pull', 'push'])];
     const headers: Record<string, string> = { 'user-agent': 'wharf', 'content-type': 'application/octet-stream' };
     const authorization = await this.auth.authorize(scopes, signal);
     if (authorization) headers.authorization = authorization;
     let response: Response;
     try {
-      response = await streamRequest(new URL(location, this.baseUrl), 'PATCH', headers, source, signal);
+      response = await streamRequest(new URL(location, this.baseUrl), 'PATCH', headers, source, signal, onBytes);
     } catch (error) {
       if (signal?.aborted) throw new WharfError({ code: 'cancelled', object, cause: 'upload blob: cancelled by the user' });
       throw fromNetworkError(error, object, `upload blob: check that ${this.registry} answers (${this.baseUrl})`);

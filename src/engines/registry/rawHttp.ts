@@ -8,9 +8,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 
-export function streamRequest(url: URL, method: string, headers: Record<string, string>, body: Readable, signal?: AbortSignal): Promise<Response> {
+export function streamRequest(url: URL, method: string, headers: Record<string, string>, body: Readable, signal?: AbortSignal, onBytes?: (bytes: number) => void): Promise<Response> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // A source that already failed (e.g. aborted while we were getting a token) never flows.
+    if (body.errored || body.destroyed) return reject(body.errored ?? new Error('the source stream was closed before the upload'));
     const request = transport.request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' }, signal });
     request.on('response', (response) => {
       const responseHeaders = new Headers();
@@ -25,6 +27,8 @@ export function streamRequest(url: URL, method: string, headers: Record<string, 
     request.on('error', reject);
     body.on('error', (error) => request.destroy(error));
     body.pipe(request);
+    // Attached in the same tick as the pipe, so no chunk flows before both listen.
+    if (onBytes) body.on('data', (chunk: Buffer) => onBytes(chunk.length));
   });
 }
 

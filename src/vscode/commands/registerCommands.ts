@@ -11,6 +11,7 @@ import { registryCommands } from '../registries/table';
 import { syncToHost } from '../dedup/syncToHost';
 import { switchover, switchoverRollback } from '../switchover/switchover';
 import { transferCommands } from '../transfer/table';
+import { buildCommands } from '../builds/table';
 import { layersCommands } from '../layers/commands';
 import { showErrorMessage } from './errors';
 
@@ -37,6 +38,8 @@ const table: Record<string, Handler> = {
   'wharf.switchoverRollback': switchoverRollback,
   // Send/save/load/export over SSH and to files: src/vscode/transfer.
   ...transferCommands,
+  // Build on commit and the package cache: src/vscode/builds.
+  ...buildCommands,
   // Dockerfile layer cache (Build with Wharf, the Layer cache view): src/vscode/layers.
   ...layersCommands,
 };

@@ -100,17 +100,20 @@ describe('switchover through etcd and HAProxy (runtime API)', () => {
   it('with one etcd member killed during the switchover, it still completes with 0 failed', async () => {
     const s = await scenario('member');
     const victim = s.lab.etcd.members[0].name;
+    let killed: Promise<void> | undefined;
     try {
       const run = await underLoad(s.proxyUrl, () =>
         runSwitchover(s.plan, s, {
           onEvent: (event) => {
             // Kill a member as soon as the new container is healthy: the key puts, the watch and
             // the status polling all happen with one member gone.
-            if (event.step === 'health' && event.status === 'done') void killMember(s.lab, victim);
+            if (event.step === 'health' && event.status === 'done') killed = killMember(s.lab, victim);
           },
         }),
       );
       console.log(`member killed: ${summary(run.report)}`);
+      assert.ok(killed, 'the member was killed during the switchover');
+      await killed;
       assert.equal(run.result.ok, true, `failed at ${run.result.failedStep}: ${run.result.error?.message}\n${s.logs.slice(-20).join('\n')}`);
       assert.equal(run.report.failed, 0, summary(run.report));
       assert.deepEqual(run.report.order, ['v1', 'v2']);
