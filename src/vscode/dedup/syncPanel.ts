@@ -3,8 +3,8 @@
  * against `docker save | gzip`, dedup ratio, rate, time) and the host's sync history. Strict CSP,
  * a fresh nonce from crypto.randomBytes, assets only from media/dedup, theme colours in the CSS.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { panelHtml, panelOptions, type PanelAssets } from '../webviews/html';
 import type { HistoryEntry, SyncFigures } from '../../engines/dedup/sync';
 
 export interface SyncPanelState {
@@ -21,24 +21,11 @@ export class SyncPanel implements vscode.Disposable {
   private disposed = false;
 
   constructor(extensionUri: vscode.Uri, title: string, chunking: string) {
-    const media = vscode.Uri.joinPath(extensionUri, 'media', 'dedup');
-    this.panel = vscode.window.createWebviewPanel('wharf.dedupSync', title, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [media],
-      retainContextWhenHidden: true,
-    });
+    const assets: PanelAssets = { folder: vscode.Uri.joinPath(extensionUri, 'media', 'dedup'), script: 'sync.js', style: 'sync.css' };
+    this.panel = vscode.window.createWebviewPanel('wharf.dedupSync', title, vscode.ViewColumn.Active, panelOptions(assets));
     this.current = { history: [], done: false, chunking };
     const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'sync.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'sync.css'));
-    webview.html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}"><title>${escapeHtml(title)}</title></head>
-<body><main id="root" aria-live="polite"><p>Starting…</p></main>
-<script nonce="${nonce}" src="${script}"></script></body></html>`;
+    webview.html = panelHtml(webview, assets, title);
     // The script asks for the state when it loads (also after the panel was hidden and shown).
     webview.onDidReceiveMessage((message: { type?: string }) => {
       if (message?.type === 'ready') void this.post();
@@ -70,6 +57,3 @@ export class SyncPanel implements vscode.Disposable {
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}

@@ -4,8 +4,8 @@
  * from media/switchover, theme colours in the CSS. The state it shows is kept here (`state`) so the
  * command can return it and tests can read it.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { panelHtml, panelOptions, type PanelAssets } from '../webviews/html';
 import type { PanelMessage, SwitchoverPanelState } from './protocol';
 
 /** The last panel's state, for the extension's exports (tests read the final timeline). */
@@ -19,25 +19,12 @@ export class SwitchoverPanel implements vscode.Disposable {
   private pending: NodeJS.Timeout | undefined;
 
   constructor(extensionUri: vscode.Uri, initial: SwitchoverPanelState, onRollBack: () => void) {
-    const media = vscode.Uri.joinPath(extensionUri, 'media', 'switchover');
-    this.panel = vscode.window.createWebviewPanel('wharf.switchover', initial.title, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [media],
-      retainContextWhenHidden: true,
-    });
+    const assets: PanelAssets = { folder: vscode.Uri.joinPath(extensionUri, 'media', 'switchover'), script: 'timeline.js', style: 'timeline.css' };
+    this.panel = vscode.window.createWebviewPanel('wharf.switchover', initial.title, vscode.ViewColumn.Active, panelOptions(assets));
     this.current = initial;
     lastState = initial;
     const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'timeline.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'timeline.css'));
-    webview.html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}"><title>${escapeHtml(initial.title)}</title></head>
-<body><main id="root" aria-live="polite"><p>Starting…</p></main>
-<script nonce="${nonce}" src="${script}"></script></body></html>`;
+    webview.html = panelHtml(webview, assets, initial.title);
     webview.onDidReceiveMessage((message: PanelMessage) => {
       if (message?.type === 'ready') void this.post();
       if (message?.type === 'rollback' && this.current.canRollBack) onRollBack();
@@ -80,6 +67,3 @@ export class SwitchoverPanel implements vscode.Disposable {
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
