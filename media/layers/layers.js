@@ -77,7 +77,7 @@
     const body = el('tbody');
     const rows = /** @type {HTMLElement[]} */ ([]);
     for (const row of report.rows) {
-      const text = (row.createdBy || '(imported layer)').replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '');
+      const text = (row.instruction || row.createdBy || '(imported layer)').replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, '');
       const tr = el('tr', { tabindex: '0', class: row.kind === 'base' ? 'base' : '' }, [
         el('td', {}, [row.kind === 'base' ? 'base' : row.line !== undefined ? String(row.line + 1) : '']),
         el('td', { class: 'instruction', title: row.createdBy }, [text]),

@@ -16,7 +16,7 @@ import { fill } from '../engines/etcd/support';
 import { ensureLab } from '../lab/lab';
 import { execFileAsync, median, printBenchTable, timeRuns } from './support';
 
-const KEYS = 100_000;
+const KEYS = Number(process.env.WHARF_BENCH_ETCD_KEYS ?? 100_000);
 const RUNS = 5;
 const PAGE = 200;
 
@@ -47,7 +47,6 @@ async function main(): Promise<number> {
     let pending: { key: string; started: number; resolve: () => void } | undefined;
     const watch = new PrefixWatch(cluster, {
       prefix: `${prefix}live/`,
-      log: { info: (m) => process.stderr.write(m + '\n'), warn: (m) => process.stderr.write(m + '\n'), error: (m) => process.stderr.write(m + '\n'), trace: () => undefined },
       onEvents(events) {
         if (pending && events.some((event) => event.key === pending!.key)) {
           latencies.push(performance.now() - pending.started);
@@ -68,7 +67,7 @@ async function main(): Promise<number> {
       const key = `${prefix}live/${index}`;
       await new Promise<void>((resolve) => {
         pending = { key, started: performance.now(), resolve };
-        void writer.client.put(key).value(String(index));
+        void writer.client.put(key).value(String(index)).exec();
       });
     }
     watch.close();

@@ -21,6 +21,8 @@ export interface LayerRow {
   createdBy: string;
   step?: number;
   keyword?: string;
+  /** The Dockerfile instruction this row comes from, as written. */
+  instruction?: string;
   line?: number;
   endLine?: number;
   imageId?: string;
@@ -99,6 +101,7 @@ export async function analyzeDockerfile(docker: Docker, dockerfile: string, opti
       return {
         kind: 'step' as const,
         createdBy: `${instruction.keyword} ${instruction.args}`,
+        instruction: `${instruction.keyword} ${instruction.args}`,
         step: instruction.step,
         keyword: instruction.keyword,
         line: instruction.line,
@@ -165,10 +168,17 @@ export async function analyzeImage(
   const baseCount = await countBaseEntries(docker, info, history, options.record);
   if (baseCount === undefined) notes.push('base image unknown (no parent chain on this engine): every layer is listed as a step');
 
-  // Which history entries made a file layer: classic metadata steps are `#(nop)` except COPY/ADD.
-  const layerCount = info.RootFS?.Layers?.length ?? 0;
-  let makesLayer = history.map((entry) => !/#\(nop\)/.test(entry.CreatedBy) || /#\(nop\)\s+(COPY|ADD)\b/.test(entry.CreatedBy));
-  if (makesLayer.filter(Boolean).length !== layerCount) makesLayer = history.map((entry) => entry.Size > 0);
+  // Which history entries made a file layer: an intermediate image's RootFS tells exactly (WORKDIR
+  // can make one, a RUN always does); entries without an image fall back to the `#(nop)` rule.
+  const makesLayer: boolean[] = [];
+  let known = 0;
+  for (const entry of history) {
+    const count = entry.Id !== '<missing>' ? ((await docker.getImage(entry.Id).inspect().catch(() => undefined)) as unknown as { RootFS?: { Layers?: string[] } } | undefined)?.RootFS?.Layers?.length : undefined;
+    const guess = !/#\(nop\)/.test(entry.CreatedBy) || /#\(nop\)\s+(COPY|ADD)\b/.test(entry.CreatedBy);
+    const makes = count !== undefined ? count > known : guess;
+    known = count ?? known + (guess ? 1 : 0);
+    makesLayer.push(makes);
+  }
   let layer = 0;
   const rows: LayerRow[] = history.map((entry, index) => {
     const row: LayerRow = {
@@ -188,14 +198,14 @@ export async function analyzeImage(
   for (const step of steps) {
     const row = (step.imageId && userRows.find((candidate) => candidate.imageId === step.imageId)) || undefined;
     if (!row) continue;
-    Object.assign(row, { step: step.step, keyword: step.keyword, line: step.line, endLine: step.endLine, cache: step.cache, durationMs: step.durationMs });
+    Object.assign(row, { step: step.step, keyword: step.keyword, instruction: step.text, line: step.line, endLine: step.endLine, cache: step.cache, durationMs: step.durationMs });
   }
   if (!record && options.parsed) {
     const instructions = options.parsed.instructions.filter((instruction) => instruction.keyword !== 'FROM' && instruction.stage === options.parsed!.stages.length - 1);
     const offset = userRows.length - instructions.length;
     instructions.forEach((instruction, index) => {
       const row = userRows[offset + index];
-      if (row) Object.assign(row, { step: instruction.step, keyword: instruction.keyword, line: instruction.line, endLine: instruction.endLine });
+      if (row) Object.assign(row, { step: instruction.step, keyword: instruction.keyword, instruction: `${instruction.keyword} ${instruction.args}`, line: instruction.line, endLine: instruction.endLine });
     });
   }
 

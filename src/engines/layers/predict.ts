@@ -242,10 +242,8 @@ export function explainMiss(plan: StepPlan, siblingCmds: string[][], previous?: 
     if (sameDest) return { kind: 'source-changed', message: `the content of ${instruction.args.split(/\s+/).slice(0, -1).join(' ')} differs from the cached layer`, files: [] };
   }
   if (before && before.text !== text) return { kind: 'instruction-changed', message: `the instruction changed (was: ${before.text})`, previous: before.text };
-  const sameKeyword = siblingCmds.map((cmd) => canonicalCmd(cmd, plan.shell)).find((cmd) => cmd.split(' ')[0] === instruction.keyword);
-  if (sameKeyword) return { kind: 'instruction-changed', message: `the instruction differs from the cached step (${sameKeyword.slice(0, 80)})`, previous: sameKeyword };
-  if (siblingCmds.length) return { kind: 'instruction-changed', message: 'the cached image at this point was built from a different instruction' };
-  return { kind: 'no-cached-layer', message: 'no cached layer on this engine for this step yet (first build, or the cache was pruned)' };
+  // Without a record of this Dockerfile, siblings built from other Dockerfiles say nothing about this one.
+  return { kind: 'no-cached-layer', message: siblingCmds.length ? 'no cached image matches this step on top of its parent (first build of it on this engine, or the cache was pruned)' : 'no cached layer on this engine for this step yet (first build, or the cache was pruned)' };
 }
 
 export function diffFiles(before: Record<string, string>, after: Record<string, string>): string[] {

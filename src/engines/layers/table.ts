@@ -7,7 +7,7 @@ export const LAYER_COLUMNS = ['line', 'instruction', 'size', 'cache', 'time', 'n
 export function layerTableRows(report: LayerReport): Record<string, string>[] {
   return report.rows.map((row) => ({
     line: row.kind === 'base' ? 'base' : row.line !== undefined ? String(row.line + 1) : '',
-    instruction: shorten(row.kind === 'base' ? row.createdBy || '(base layer)' : (row.createdBy || '(no command: imported layer)').replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, ''), 60),
+    instruction: shorten(row.kind === 'base' ? row.createdBy || '(base layer)' : (row.instruction ?? (row.createdBy || '(no command: imported layer)')).replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, ''), 60),
     size: row.size !== undefined ? formatBytes(row.size) : '',
     cache: row.cache ?? '',
     time: row.durationMs !== undefined ? `${(row.durationMs / 1000).toFixed(1)}s` : '',

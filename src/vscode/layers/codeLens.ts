@@ -38,6 +38,6 @@ export function lensTitle(step: StepRecord): string {
   const outcome: Record<string, string> = { hit: '$(check) cached', miss: '$(sync) rebuilt', base: '$(package) base image', failed: '$(error) failed', 'not-run': '$(circle-slash) not run', unknown: '' };
   if (outcome[step.cache]) parts.push(outcome[step.cache]);
   if (step.size !== undefined) parts.push(formatBytes(step.size));
-  if (step.durationMs !== undefined && step.cache !== 'not-run') parts.push(`${(step.durationMs / 1000).toFixed(1)}s`);
+  if (step.durationMs !== undefined && step.cache !== 'not-run' && step.cache !== 'base') parts.push(`${(step.durationMs / 1000).toFixed(1)}s`);
   return parts.join(' · ');
 }

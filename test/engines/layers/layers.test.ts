@@ -166,7 +166,7 @@ describe('layer cache on the lab engine', () => {
   it('counts a 10 MB file added in one layer and deleted in a later one as 10 MB wasted', async () => {
     const wasteDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-layers-waste-'));
     try {
-      await writeFile(path.join(wasteDir, 'Dockerfile'), `FROM ${busybox}\nRUN echo ${REPO} && dd if=/dev/zero of=/big bs=1048576 count=10\nRUN echo small > /small\nRUN rm /big\n`);
+      await writeFile(path.join(wasteDir, 'Dockerfile'), `FROM ${busybox}\nWORKDIR /work\nRUN echo ${REPO} && dd if=/dev/zero of=/big bs=1048576 count=10\nRUN echo small > /small\nRUN rm /big\n`);
       const tag = `${REPO}/waste:1`;
       const { record } = await buildDockerfile(docker, { dockerfile: path.join(wasteDir, 'Dockerfile'), tag, store, engine: 'lab' });
       tags.add(tag);
@@ -178,14 +178,14 @@ describe('layer cache on the lab engine', () => {
       assert.equal(waste.top[0].path, 'big');
       assert.ok(waste.efficiency < 0.01, `efficiency ${waste.efficiency}`);
       assert.equal(report.rows.filter((row) => row.kind === 'base').length, 1);
-      assert.equal(report.rows.find((row) => row.wastedBytes)?.line, 1, 'the waste is charged to the RUN at line 2');
+      assert.equal(report.rows.find((row) => row.wastedBytes)?.line, 2, 'the waste is charged to the RUN at line 3 (WORKDIR made a layer of its own)');
       assert.ok(report.suggestions.some((s) => s.kind === 'wasted' && /\/big/.test(s.message)), 'a suggestion names /big');
       assert.ok(report.suggestions.some((s) => s.kind === 'chain'));
 
       // The same image without any record: history only.
       const bare = await analyzeImage(docker, tag, { engine: 'lab', waste: false });
       assert.equal(bare.rows.filter((row) => row.kind === 'base').length, 1, 'base found through the parent chain');
-      assert.equal(bare.rows.length, 4);
+      assert.equal(bare.rows.length, 5);
     } finally {
       await rm(wasteDir, { recursive: true, force: true });
     }
