@@ -3,8 +3,8 @@
  * with a crypto nonce, assets from media/layers only, theme colours in the CSS. The analysis runs
  * in the engine; the panel only renders the report it is sent.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { panelHtml, panelOptions, type PanelAssets } from '../webviews/html';
 import { analyzeDockerfile, analyzeImage } from '../../engines/layers/analyze';
 import { messageOf } from '../../engines/core/errors';
 import type { Services } from '../services';
@@ -51,23 +51,10 @@ export class LayersPanel {
   ) {
     const title = target.kind === 'dockerfile' ? `Layer cache: ${vscode.workspace.asRelativePath(target.uri)}` : `Layer cache: ${target.image}`;
     this.state = { title, kind: target.kind, loading: true };
-    const media = vscode.Uri.joinPath(services.context.extensionUri, 'media', 'layers');
-    this.panel = vscode.window.createWebviewPanel('wharf.layers', title, vscode.ViewColumn.Beside, {
-      enableScripts: true,
-      localResourceRoots: [media],
-      retainContextWhenHidden: false,
-    });
+    const assets: PanelAssets = { folder: vscode.Uri.joinPath(services.context.extensionUri, 'media', 'layers'), script: 'layers.js', style: 'layers.css' };
+    this.panel = vscode.window.createWebviewPanel('wharf.layers', title, vscode.ViewColumn.Beside, panelOptions(assets, false));
     const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'layers.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'layers.css'));
-    webview.html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}"><title>${escapeHtml(title)}</title></head>
-<body><main id="root" aria-live="polite"><p>Loading…</p></main>
-<script nonce="${nonce}" src="${script}"></script></body></html>`;
+    webview.html = panelHtml(webview, assets, title);
     services.track(
       webview.onDidReceiveMessage((message: FromWebview) => void this.onMessage(message)),
     );
@@ -146,6 +133,3 @@ export class LayersPanel {
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}

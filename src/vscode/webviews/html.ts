@@ -13,8 +13,9 @@ export interface PanelAssets {
   style: string;
 }
 
-export function panelOptions(assets: PanelAssets): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: [assets.folder], retainContextWhenHidden: true };
+/** `retain` keeps a hidden panel alive (live progress); without it the script restores from setState. */
+export function panelOptions(assets: PanelAssets, retain = true): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [assets.folder], retainContextWhenHidden: retain };
 }
 
 export function panelHtml(webview: vscode.Webview, assets: PanelAssets, title: string): string {
