@@ -13,7 +13,8 @@ export function streamRequest(url: URL, method: string, headers: Record<string, 
   return new Promise((resolve, reject) => {
     // A source that already failed (e.g. aborted while we were getting a token) never flows.
     if (body.errored || body.destroyed) return reject(body.errored ?? new Error('the source stream was closed before the upload'));
-    const request = transport.request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' }, signal });
+    const request = transport.request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' } });
+    bindAbort(request, signal);
     request.on('response', (response) => {
       const responseHeaders = new Headers();
       for (const [name, value] of Object.entries(response.headers)) {
@@ -32,11 +33,32 @@ export function streamRequest(url: URL, method: string, headers: Record<string, 
   });
 }
 
+/**
+ * Aborts a request on the signal, until it closes. (http.request's own `signal` option keeps
+ * listening after the response ends; an abort then destroys the kept-alive socket, which has no
+ * error listener, and crashes the process.)
+ */
+function bindAbort(request: http.ClientRequest, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  // Destroyed without an error object: with one, Node re-emits it on the socket, which may have no
+  // listener left. Callers check `signal.aborted` to tell a cancel from a failure.
+  const onAbort = () => {
+    request.destroy();
+  };
+  if (signal.aborted) {
+    onAbort();
+    return;
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  request.once('close', () => signal.removeEventListener('abort', onAbort));
+}
+
 /** A GET whose body stays a Node stream (blob downloads, the other hot path). */
 export function getRequest(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request(url, { method: 'GET', headers, signal });
+    const request = transport.request(url, { method: 'GET', headers });
+    bindAbort(request, signal);
     request.on('response', resolve);
     request.on('error', reject);
     request.end();

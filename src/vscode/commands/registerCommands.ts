@@ -3,7 +3,6 @@ import * as vscode from 'vscode';
 import type { Services } from '../services';
 import { about } from './about';
 import { addEtcdCluster } from './addEtcdCluster';
-import { addRegistry } from './addRegistry';
 import { checkConnections } from './checkConnections';
 import { dockerCommands } from '../docker/commands';
 import { etcdCommands } from '../etcd/commands/table';
@@ -23,13 +22,12 @@ const table: Record<string, Handler> = {
   'wharf.showLog': (services) => services.log.show(),
   'wharf.checkConnections': checkConnections,
   'wharf.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:wharf.wharf'),
-  'wharf.addRegistry': addRegistry,
   'wharf.addEtcdCluster': addEtcdCluster,
   // Docker explorer (Images and Containers views): one file per verb under src/vscode/docker/commands.
   ...dockerCommands,
   // etcd Keys view: src/vscode/etcd/commands.
   ...etcdCommands,
-  // Registries view and promotion (its wharf.addRegistry, with auth, replaces the basic one above).
+  // Registries view and promotion (including wharf.addRegistry, with auth).
   ...registryCommands,
   // Deduplicated sync over SSH: src/vscode/dedup.
   'wharf.syncToHost': syncToHost,
