@@ -13,8 +13,9 @@
  * and the per-chunk costs; 16 KiB and up lose half the dedup. Max 64 vs 32 KiB made no difference
  * in bytes and cuts long zero runs into fewer chunks.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { hashPipelined, sha256Hex } from './hashPipeline';
 
 export interface ChunkerParams {
   minSize: number;
@@ -34,7 +35,7 @@ export interface Chunk {
 export const GEAR: Uint32Array = (() => {
   const table = new Uint32Array(256);
   for (let index = 0; index < 256; index += 8) {
-    const digest = createHash('sha256').update(`wharf-gear-v1-${index}`).digest();
+    const digest = crypto.createHash('sha256').update(`wharf-gear-v1-${index}`).digest();
     for (let word = 0; word < 8; word++) table[index + word] = digest.readUInt32BE(word * 4);
   }
   return table;
@@ -53,81 +54,164 @@ export function validateParams(params: ChunkerParams): void {
   }
 }
 
+/** The masks and sizes of one parameter set, as int32 so the gear loop stays in 32-bit integer math. */
+interface Plan {
+  min: number;
+  avg: number;
+  max: number;
+  maskS: number;
+  maskL: number;
+}
+
+function plan(params: ChunkerParams): Plan {
+  const bits = Math.log2(params.avgSize);
+  return { min: params.minSize, avg: params.avgSize, max: params.maxSize, maskS: topMask(bits + 2) | 0, maskL: topMask(bits - 2) | 0 };
+}
+
+/**
+ * The gear table as signed words: `GEAR[b]` above 2^31 would be a double in V8's optimized code;
+ * as int32 the add stays an integer add (same low 32 bits, so the same hashes and cut points).
+ */
+const GEAR_I32 = Int32Array.from(GEAR, (word) => word | 0);
+
 /**
  * The cut point in `buf[start..end)` for a chunk starting at `start`; `final` says no more data
  * follows, so a short tail is a chunk of its own. Returns -1 when more data is needed.
  */
 export function findCut(buf: Uint8Array, start: number, end: number, params: ChunkerParams, final: boolean): number {
-  const { minSize, avgSize, maxSize } = params;
+  const { min, avg, max, maskS, maskL } = plan(params);
   const available = end - start;
-  if (available <= minSize) return final && available > 0 ? end : -1;
-  const bits = Math.log2(avgSize);
-  const maskS = topMask(bits + 2);
-  const maskL = topMask(bits - 2);
-  const limit = Math.min(available, maxSize);
-  const normal = Math.min(limit, avgSize);
-  let hash = 0;
-  let i = start + minSize;
-  const normalEnd = start + normal;
+  if (available <= min) return final && available > 0 ? end : -1;
+  const limit = Math.min(available, max);
+  const normalEnd = start + Math.min(limit, avg);
   const limitEnd = start + limit;
+  let hash = 0;
+  let i = start + min;
   for (; i < normalEnd; i++) {
-    hash = ((hash << 1) + GEAR[buf[i]]) | 0;
+    hash = ((hash << 1) + GEAR_I32[buf[i]]) | 0;
     if ((hash & maskS) === 0) return i + 1;
   }
   for (; i < limitEnd; i++) {
-    hash = ((hash << 1) + GEAR[buf[i]]) | 0;
+    hash = ((hash << 1) + GEAR_I32[buf[i]]) | 0;
     if ((hash & maskL) === 0) return i + 1;
   }
-  if (limit === maxSize || final) return limitEnd;
+  if (limit === max || final) return limitEnd;
   return -1;
 }
 
 /**
- * Incremental chunker: push buffers, get whole chunks back. It keeps at most one partial chunk
- * (< maxSize) between pushes, so memory stays bounded whatever the stream length.
+ * Cuts without hashing, as a state machine over the pushed buffers: the gear hash and the position
+ * in the current chunk carry over from one push to the next, so no byte is scanned twice and only
+ * a chunk that straddles two pushes is copied (the others are views of the pushed buffers; callers
+ * must not reuse a buffer after pushing it). The first `min` bytes of each chunk are skipped, not
+ * hashed, exactly as findCut does, so the cut points are the same as findCut's.
  */
-export class Chunker {
-  private pending: Buffer = Buffer.alloc(0);
+export class Cutter {
+  private readonly plan: Plan;
+  /** Bytes of the current chunk from earlier pushes. */
+  private parts: Buffer[] = [];
+  /** Length of the current chunk so far. */
+  private position = 0;
+  private hash = 0;
 
-  constructor(private readonly params: ChunkerParams = DEFAULT_CHUNKER) {
+  constructor(params: ChunkerParams = DEFAULT_CHUNKER) {
     validateParams(params);
+    this.plan = plan(params);
   }
 
-  push(data: Buffer): Chunk[] {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-    return this.drain(false);
-  }
-
-  end(): Chunk[] {
-    return this.drain(true);
-  }
-
-  private drain(final: boolean): Chunk[] {
-    const out: Chunk[] = [];
-    const buf = this.pending;
-    let start = 0;
-    for (;;) {
-      const cut = findCut(buf, start, buf.length, this.params, final);
-      if (cut < 0) break;
-      // A view, not a copy: each push makes a fresh `pending`, so earlier chunks are never overwritten.
-      const data = buf.subarray(start, cut);
-      out.push({ hash: createHash('sha256').update(data).digest('hex'), data });
-      start = cut;
-      if (start >= buf.length) break;
+  /** Appends the whole chunks that end inside `data` to `out`. */
+  push(data: Buffer, out: Buffer[]): void {
+    const { min, avg, max, maskS, maskL } = this.plan;
+    const gear = GEAR_I32;
+    const n = data.length;
+    let i = 0;
+    let chunkStart = 0;
+    let p = this.position;
+    let h = this.hash;
+    while (i < n) {
+      if (p < min) {
+        const skip = Math.min(min - p, n - i);
+        i += skip;
+        p += skip;
+        if (p < min) break;
+      }
+      let found = false;
+      if (p < avg && i < n) {
+        const from = i;
+        const stop = i + Math.min(avg - p, n - i);
+        while (i < stop) {
+          h = ((h << 1) + gear[data[i++]]) | 0;
+          if ((h & maskS) === 0) {
+            found = true;
+            break;
+          }
+        }
+        p += i - from;
+      }
+      if (!found && p >= avg && i < n) {
+        const from = i;
+        const stop = i + Math.min(max - p, n - i);
+        while (i < stop) {
+          h = ((h << 1) + gear[data[i++]]) | 0;
+          if ((h & maskL) === 0) {
+            found = true;
+            break;
+          }
+        }
+        p += i - from;
+      }
+      if (!found && p < max) break; // i === n: the chunk continues in the next push
+      out.push(this.parts.length ? Buffer.concat([...this.parts, data.subarray(chunkStart, i)], p) : data.subarray(chunkStart, i));
+      this.parts = [];
+      chunkStart = i;
+      p = 0;
+      h = 0;
     }
-    this.pending = start >= buf.length ? Buffer.alloc(0) : buf.subarray(start);
-    if (final) this.pending = Buffer.alloc(0);
-    return out;
+    if (chunkStart < n) this.parts.push(chunkStart === 0 ? data : data.subarray(chunkStart));
+    this.position = p;
+    this.hash = h;
+  }
+
+  /** Appends the last, short chunk (if any) to `out`. */
+  end(out: Buffer[]): void {
+    if (this.position > 0) out.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.position));
+    this.parts = [];
+    this.position = 0;
+    this.hash = 0;
   }
 }
 
-/** Chunks a stream; the consumer's pace is the reader's pace (back-pressure through the iterator). */
-export async function* chunkStream(source: Readable | AsyncIterable<Buffer>, params: ChunkerParams = DEFAULT_CHUNKER): AsyncGenerator<Chunk> {
-  const chunker = new Chunker(params);
-  for await (const piece of source as AsyncIterable<Buffer>) {
-    for (const chunk of chunker.push(Buffer.isBuffer(piece) ? piece : Buffer.from(piece))) yield chunk;
+/**
+ * Incremental chunker: push buffers, get whole chunks back, hashed on this thread. It keeps at most
+ * one partial chunk (< maxSize) between pushes, so memory stays bounded whatever the stream length.
+ */
+export class Chunker {
+  private readonly cutter: Cutter;
+
+  constructor(params: ChunkerParams = DEFAULT_CHUNKER) {
+    this.cutter = new Cutter(params);
   }
-  for (const chunk of chunker.end()) yield chunk;
+
+  push(data: Buffer): Chunk[] {
+    const pieces: Buffer[] = [];
+    this.cutter.push(data, pieces);
+    return pieces.map((piece) => ({ hash: sha256Hex(piece), data: piece }));
+  }
+
+  end(): Chunk[] {
+    const pieces: Buffer[] = [];
+    this.cutter.end(pieces);
+    return pieces.map((piece) => ({ hash: sha256Hex(piece), data: piece }));
+  }
+}
+
+/**
+ * Chunks a stream; the consumer's pace is the reader's pace (back-pressure through the iterator).
+ * Cutting runs here and SHA-256 on a worker thread, pipelined (see hashPipeline.ts), so both cores
+ * work; the output is the same as Chunker's.
+ */
+export function chunkStream(source: Readable | AsyncIterable<Buffer>, params: ChunkerParams = DEFAULT_CHUNKER): AsyncGenerator<Chunk> {
+  return hashPipelined(source, new Cutter(params));
 }
 
 export function describeParams(params: ChunkerParams = DEFAULT_CHUNKER): string {
