@@ -95,50 +95,121 @@ export interface LevelOptions {
   flat?: boolean;
 }
 
+/**
+ * Why pieces: etcd 3.4 walks its whole index range to compute `count` on every range request, even
+ * with `limit`. Jumping past a folder with one range [end of folder, end of prefix) therefore walks
+ * every later key, once per folder (quadratic on big levels). Instead, the rest after a folder is
+ * cut into pieces along its key's bytes (one piece per next byte near it, plus one piece for the
+ * bytes beyond), and all pieces are asked at once in one read-only txn with a small limit: each
+ * piece's count covers only itself, so the level walks each key about once, and empty pieces cost
+ * next to nothing. A piece that has more keys is cut again after its last folder.
+ */
+interface Piece {
+  /** First key (inclusive). */
+  start: Buffer;
+  /** Every key in the piece starts with `base`; the piece ends at prefixEnd(base). */
+  base: Buffer;
+}
+
+/** Keys asked per piece: enough to finish small pieces, small enough not to ship folder insides. */
+const PIECE_LIMIT = 8;
+/** etcd's default --max-txn-ops; one cut fits one txn. */
+const MAX_TXN_OPS = 128;
+/** Next bytes given a piece of their own at each depth (the rest share one piece). */
+const MAX_WINDOW = 32;
+
+/** Cuts [start, prefixEnd(base)) into pieces along `start`'s bytes (`base` is a prefix of `start`). */
+function cut(start: Buffer, base: Buffer): Piece[] {
+  const pieces: Piece[] = [{ start, base: start }];
+  const depths = start.length - base.length;
+  const window = Math.max(0, Math.min(MAX_WINDOW, Math.floor((MAX_TXN_OPS - 1) / Math.max(depths, 1)) - 1));
+  for (let depth = start.length - 1; depth >= base.length; depth--) {
+    const parent = start.subarray(0, depth);
+    const at = (byte: number) => Buffer.concat([parent, Buffer.from([byte])]);
+    let byte = start[depth] + 1;
+    for (; byte <= 0xff && byte <= start[depth] + window; byte++) pieces.push({ start: at(byte), base: at(byte) });
+    if (byte <= 0xff) pieces.push({ start: at(byte), base: Buffer.from(parent) });
+  }
+  return pieces;
+}
+
+type RangeAnswer = { kvs: IKeyValue[]; more: boolean; revision: string };
+
+/** Keys-only ranges for pieces: one range call for one piece, else read-only txns of ≤128 ranges. */
+async function rangePieces(cluster: EtcdCluster, pieces: Piece[], limit: number): Promise<ReadResult<RangeAnswer[]>> {
+  if (pieces.length === 1) {
+    const result = await rangeKeys(cluster, pieces[0].start, prefixEnd(pieces[0].base), limit);
+    return { value: [{ kvs: result.value.kvs, more: result.value.more, revision: result.value.header.revision }], stale: result.stale };
+  }
+  const chunks: Piece[][] = [];
+  for (let index = 0; index < pieces.length; index += MAX_TXN_OPS) chunks.push(pieces.slice(index, index + MAX_TXN_OPS));
+  const results = await Promise.all(
+    chunks.map((chunk) =>
+      cluster.read(`etcd prefix at ${chunk[0].start.toString()}`, ({ serializable, options }) =>
+        cluster.client.kv.txn(
+          { success: chunk.map((piece) => ({ request_range: { key: startKey(piece.start), range_end: prefixEnd(piece.base), limit, keys_only: true, serializable } })) },
+          options,
+        ),
+      ),
+    ),
+  );
+  const value = results.flatMap((result) => result.value.responses.map((op) => ({ kvs: op.response_range.kvs, more: op.response_range.more, revision: result.value.header.revision })));
+  return { value, stale: results.some((result) => result.stale) };
+}
+
 /** One page of one tree level under `prefix`. */
 export async function listLevel(cluster: EtcdCluster, options: LevelOptions): Promise<LevelPage> {
   const prefix = Buffer.from(options.prefix);
   const end = prefixEnd(prefix);
-  let start: Buffer = options.cursor !== undefined ? Buffer.from(options.cursor, 'latin1') : prefix;
+  const start: Buffer = options.cursor !== undefined ? Buffer.from(options.cursor, 'latin1') : prefix;
   const entries: LevelEntry[] = [];
   let lastFolder: string | undefined;
-  let revision = '0';
+  let revision: string | undefined;
   let stale = false;
   // Ask for a little more than needed: folders dedupe many keys into one entry.
   const pageSize = Math.min(Math.max(options.limit, 50), 1000);
-  for (;;) {
-    const result = await rangeKeys(cluster, start, end, pageSize);
-    revision = result.value.header.revision;
+
+  /** Adds the pieces' entries in key order; returns the next start key once the page is full. */
+  const scan = async (pieces: Piece[], limit: number): Promise<Buffer | undefined> => {
+    const result = await rangePieces(cluster, pieces, limit);
     stale ||= result.stale;
-    const kvs: IKeyValue[] = result.value.kvs;
-    if (kvs.length === 0) return { entries, revision, stale };
-    for (const kv of kvs) {
-      const key = kv.key.toString();
-      const rest = key.slice(options.prefix.length);
-      const at = options.flat || !options.separator ? -1 : rest.indexOf(options.separator);
-      if (at < 0) {
-        entries.push({ kind: 'key', name: rest, path: key });
-        lastFolder = undefined;
-        if (entries.length >= options.limit) return more(keyAfter(kv.key), entries, revision, stale, end);
-      } else {
-        const folder = options.prefix + rest.slice(0, at + options.separator.length);
-        if (folder === lastFolder) continue;
-        lastFolder = folder;
-        entries.push({ kind: 'folder', name: rest.slice(0, at), path: folder });
-        if (entries.length >= options.limit) return more(prefixEnd(folder), entries, revision, stale, end);
+    for (const [index, answer] of result.value.entries()) {
+      revision ??= answer.revision;
+      const pieceEnd = prefixEnd(pieces[index].base);
+      let last: Buffer | undefined;
+      for (const kv of answer.kvs) {
+        const key = kv.key.toString();
+        const rest = key.slice(options.prefix.length);
+        const at = options.flat || !options.separator ? -1 : rest.indexOf(options.separator);
+        if (at < 0) {
+          entries.push({ kind: 'key', name: rest, path: key });
+          lastFolder = undefined;
+          last = keyAfter(kv.key);
+        } else {
+          const folder = options.prefix + rest.slice(0, at + options.separator.length);
+          if (folder === lastFolder) continue;
+          lastFolder = folder;
+          entries.push({ kind: 'folder', name: rest.slice(0, at), path: folder });
+          last = prefixEnd(folder);
+        }
+        if (entries.length >= options.limit) return last;
       }
+      if (!answer.more || !last || !before(last, pieceEnd)) continue;
+      // The piece holds more: after a key, keys follow (one more range); after a folder, cut.
+      const next = lastFolder !== undefined ? await scan(cut(last, pieces[index].base), PIECE_LIMIT) : await scan([{ start: last, base: pieces[index].base }], pageSize);
+      if (next) return next;
     }
-    if (!result.value.more) return { entries, revision, stale };
-    const last = kvs[kvs.length - 1].key;
-    // Past the rest of the folder the page ended in, or just past the last key.
-    start = lastFolder !== undefined ? prefixEnd(lastFolder) : keyAfter(last);
-    if (end.length && !(end.length === 1 && end[0] === 0) && Buffer.compare(start, end) >= 0) return { entries, revision, stale };
-  }
+    return undefined;
+  };
+
+  const next = await scan([{ start, base: prefix }], pageSize);
+  const page = { entries, revision: revision ?? '0', stale };
+  return next && before(next, end) ? { ...page, cursor: next.toString('latin1') } : page;
 }
 
-function more(next: Buffer, entries: LevelEntry[], revision: string, stale: boolean, end: Buffer): LevelPage {
-  const done = !(end.length === 1 && end[0] === 0) && Buffer.compare(next, end) >= 0;
-  return { entries, revision, stale, cursor: done ? undefined : next.toString('latin1') };
+/** key < end, where an end of "\0" means the end of the keyspace. */
+function before(key: Buffer, end: Buffer): boolean {
+  return (end.length === 1 && end[0] === 0) || Buffer.compare(key, end) < 0;
 }
 
 /** How many keys start with `prefix` (count only; nothing is transferred). */

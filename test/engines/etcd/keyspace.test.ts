@@ -85,6 +85,37 @@ describe('etcd keyspace on the lab cluster', () => {
   });
 });
 
+describe('a level whose folders share leading bytes (pieces cut along key bytes)', () => {
+  it('pages folders and keys once each, in key order, for every page size', async () => {
+    const lab = await labCluster('pieces');
+    try {
+      const names = ['svc-1', 'svc-1/a', 'svc-10/a', 'svc-10/b', 'svc-1x/a', 'svc-2/a', 'svc-', 'svc-/a', 'a', 'a/b/c', 'b\u00ff/x', 'z'];
+      for (let index = 0; index < 40; index++) names.push(`svc-3/k${index}`, `f${String(index).padStart(2, '0')}/k`);
+      await fill(lab.cluster, (index) => lab.prefix + names[index], names.length);
+      // The level as sorted keys collapse into it: a folder per first segment, a key otherwise.
+      const expected: string[] = [];
+      for (const name of names.map((key) => Buffer.from(key)).sort(Buffer.compare).map(String)) {
+        const at = name.indexOf('/');
+        const entry = at < 0 ? `key ${name}` : `folder ${name.slice(0, at)}`;
+        if (expected[expected.length - 1] !== entry) expected.push(entry);
+      }
+      for (const limit of [1, 3, 7, 100]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listLevel(lab.cluster, { prefix: lab.prefix, separator: '/', limit, cursor });
+          assert.ok(page.entries.length <= limit);
+          seen.push(...page.entries.map((entry) => `${entry.kind} ${entry.name}`));
+          cursor = page.cursor;
+        } while (cursor);
+        assert.deepEqual(seen, expected, `limit ${limit}`);
+      }
+    } finally {
+      await lab.cleanup();
+    }
+  });
+});
+
 describe('the whole keyspace (empty prefix)', () => {
   it('lists, counts and pages from the start of the keyspace', async () => {
     const lab = await labCluster('root');
