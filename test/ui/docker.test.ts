@@ -16,7 +16,7 @@ import { openWorkbench, type Workbench } from './workbench';
 
 const run = promisify(execFile);
 const suffix = `${process.pid}`;
-const REPO = `wharf-ui/web-${suffix}`;
+const REPO = `aaa-wharf-ui/web-${suffix}`;
 const CONTAINERS = [`wharf-ui-web-${suffix}`, `wharf-ui-db-${suffix}`, `wharf-ui-job-${suffix}`];
 
 let wb: Workbench | undefined;
@@ -43,6 +43,11 @@ before(async () => {
         { name: 'lab', host: lab.docker.local.host },
         { name: 'lab-remote', host: `ssh://${lab.ssh.alias}` },
       ],
+      // The explorer's third tree, so the screenshot shows all three populated.
+      'wharf.registries': [
+        { name: 'test', address: lab.registries.test.address, auth: 'anonymous' },
+        { name: 'stage', address: lab.registries.stage.address, auth: 'anonymous' },
+      ],
     },
   });
 }, { timeout: 5 * 60_000 });
@@ -54,22 +59,31 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-test('the Images and Containers trees show the lab engines populated', { timeout: 3 * 60_000 }, async () => {
+test('the Registries, Images and Containers trees show the lab populated', { timeout: 3 * 60_000 }, async () => {
   const w = wb!;
   try {
     await w.openViewContainer('Wharf');
+    // Give the three explorer trees the side bar: collapse etcd Keys by its title.
+    const etcdHeader = w.viewPane('etcd Keys').locator('.pane-header');
+    if ((await etcdHeader.getAttribute('aria-expanded')) === 'true') await etcdHeader.locator('.title').first().click();
+    const registries = w.viewPane('Registries');
     const images = w.viewPane('Images');
     const containers = w.viewPane('Containers');
     // The engine nodes, then a repository and a compose project under them.
-    await images.getByText('lab-remote', { exact: true }).first().waitFor({ timeout: 60_000 });
+    // (Trees are virtualised: check the remote engine where few rows precede it.)
+    await containers.getByText('lab-remote', { exact: true }).first().waitFor({ timeout: 60_000 });
     const repo = images.getByText(REPO, { exact: true }).first();
     await repo.waitFor({ timeout: 60_000 });
     await repo.click();
     await images.getByText('1.1', { exact: true }).first().waitFor({ timeout: 30_000 });
     await containers.getByText(`shop-${suffix}`, { exact: true }).first().waitFor({ timeout: 60_000 });
     await containers.getByText(CONTAINERS[0], { exact: true }).first().waitFor({ timeout: 30_000 });
-    const text = `${await images.innerText()}\n${await containers.innerText()}`;
-    for (const expected of ['lab', 'lab-remote', REPO, '1.0', '1.1', CONTAINERS[0], CONTAINERS[1], CONTAINERS[2]]) {
+    // Both lab registries, and the repository the lab pushes to the test registry.
+    await registries.getByText('stage', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await registries.getByText('test', { exact: true }).first().click();
+    await registries.getByText('lab/busybox', { exact: true }).first().waitFor({ timeout: 60_000 });
+    const text = `${await registries.innerText()}\n${await images.innerText()}\n${await containers.innerText()}`;
+    for (const expected of ['test', 'lab/busybox', 'lab', 'lab-remote', REPO, '1.0', '1.1', CONTAINERS[0], CONTAINERS[1], CONTAINERS[2]]) {
       assert.ok(text.includes(expected), `"${expected}" is not shown; the views show:\n${text}`);
     }
   } finally {

@@ -184,14 +184,18 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
     if (missing.length) await sendAll(missing);
     throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
 
-    if (options.verifyAll) {
-      emit('verifying');
+    // Finds damaged chunks on the host by their hash and sends them again.
+    const repair = async () => {
       const checked = await remote.verify(pool, unique, options);
       if (checked.bad.length) {
         await remote.remove(checked.bad, options);
         figures.repaired += checked.bad.length;
         await sendAll(checked.bad);
       }
+    };
+    if (options.verifyAll) {
+      emit('verifying');
+      await repair();
     }
 
     emit('loading');
@@ -203,12 +207,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       // Something on the host is damaged: find it by hash, re-send it, and load once more.
       options.log?.warn(`dedup: load on ${options.host} ${loaded.ok ? `gave id ${id}` : `failed: ${loaded.output.split('\n').pop()}`}; checking every chunk`);
       emit('repairing');
-      const checked = await remote.verify(pool, unique, options);
-      if (checked.bad.length) {
-        await remote.remove(checked.bad, options);
-        figures.repaired += checked.bad.length;
-        await sendAll(checked.bad);
-      }
+      await repair();
       emit('loading');
       loaded = await remote.load(recipe.imageId, options);
       figures.wireBytes += loaded.bytes;
