@@ -34,7 +34,8 @@ export function labSettings(endpoints: LabEndpoints): Record<string, unknown> {
     'wharf.showDefaultEngine': false,
     'wharf.engines': [
       { name: endpoints.docker.local.external ? 'your engine' : 'lab local', host: endpoints.docker.local.host },
-      { name: 'lab remote (over SSH)', host: endpoints.ssh.url },
+      // The alias, so the lab's ssh config (key file, known_hosts) applies.
+      { name: 'lab remote (over SSH)', host: `ssh://${endpoints.ssh.alias}` },
     ],
     'wharf.registries': [
       { name: 'test', address: endpoints.registries.test.address },
