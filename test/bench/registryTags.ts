@@ -4,9 +4,9 @@
  * against `skopeo list-tags` on the same repository, in the same run. Distribution 2.8 answers
  * with every tag at once (it ignores `n`), so this is the large-answer path.
  */
-import { Readable } from 'node:stream';
-import { RegistryClient, sha256 } from '../../src/engines/registry/client';
+import { RegistryClient } from '../../src/engines/registry/client';
 import { ensureLab } from '../lab/lab';
+import { OCI_MANIFEST, uploadImage } from '../support/ociImage';
 import { execFileAsync, median, printBenchTable, timeRuns } from './support';
 
 const TAGS = 5000;
@@ -15,21 +15,11 @@ const PAGE = 100; // what the tree shows before "Load more…"
 
 async function seed(registry: string, repository: string): Promise<void> {
   const client = new RegistryClient({ registry });
-  const layer = Buffer.from('wharf bench tags layer');
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
-  for (const blob of [layer, config]) await client.uploadBlob(repository, sha256(blob), Readable.from([blob]));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  const manifest = await uploadImage(client, repository, [Buffer.from('wharf bench tags layer')]);
   // The same manifest under many tags: cheap for the registry, and exactly what a tag list sees.
   const tags = Array.from({ length: TAGS }, (_, index) => `build-${String(index).padStart(5, '0')}`);
   for (let index = 0; index < tags.length; index += 50) {
-    await Promise.all(tags.slice(index, index + 50).map((tag) => client.putManifest(repository, tag, manifest, 'application/vnd.oci.image.manifest.v1+json')));
+    await Promise.all(tags.slice(index, index + 50).map((tag) => client.putManifest(repository, tag, manifest, OCI_MANIFEST)));
   }
 }
 

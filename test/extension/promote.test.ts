@@ -7,12 +7,11 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable } from 'stream';
 import * as vscode from 'vscode';
 import type { PromoteResult } from '../../src/engines/promote/promote';
-import { RegistryClient, sha256 } from '../../src/engines/registry/client';
 import type { RegistriesTree, RegistryNode, RegistryTreeNode, RepositoryNode, TagNode, DetailNode } from '../../src/vscode/registries/tree';
 import type { LabEndpoints } from '../lab/endpoints';
+import { pushOciImage } from '../support/ociImage';
 
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const REPO = `wharf-ext-test/promote-${suffix}`;
@@ -51,20 +50,8 @@ async function findRepository(registry: RegistryNode, repository: string): Promi
   throw new Error(`repository ${repository} not found after 50 pages`);
 }
 
-async function pushImage(registry: string, repository: string, tag: string): Promise<string> {
-  const client = new RegistryClient({ registry });
-  const layer = Buffer.from(`layer ${suffix}`.repeat(500));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
-  for (const blob of [layer, config]) await client.uploadBlob(repository, sha256(blob), Readable.from([blob]));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  return client.putManifest(repository, tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
+function pushImage(registry: string, repository: string, tag: string): Promise<string> {
+  return pushOciImage(registry, repository, tag, [Buffer.from(`layer ${suffix}`.repeat(500))]);
 }
 
 suite('registries tree and promote', () => {

@@ -4,10 +4,9 @@
  * <repo>/test-results/screenshots/wharf-registries-tree.png.
  */
 import * as assert from 'assert';
-import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { RegistryClient, sha256 } from '../../src/engines/registry/client';
 import { ensureLab, type LabEndpoints } from '../lab/lab';
+import { pushOciImage } from '../support/ociImage';
 import { openWorkbench, type Workbench } from './workbench';
 
 const REPO = `aaa-wharf-ui/web`;
@@ -15,19 +14,8 @@ let wb: Workbench | undefined;
 let lab: LabEndpoints;
 
 async function push(registry: string, tag: string, layers: number): Promise<void> {
-  const client = new RegistryClient({ registry });
   const blobs = Array.from({ length: layers }, (_, i) => Buffer.from(`wharf ui ${tag} layer ${i} `.repeat(2000 * (i + 1))));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: blobs.map(sha256) } }));
-  for (const blob of [...blobs, config]) await client.uploadBlob(REPO, sha256(blob), Readable.from([blob]));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: blobs.map((blob) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blob), size: blob.length })),
-    }),
-  );
-  await client.putManifest(REPO, tag, manifest, 'application/vnd.oci.image.manifest.v1+json');
+  await pushOciImage(registry, REPO, tag, blobs);
 }
 
 before(async () => {
