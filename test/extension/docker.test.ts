@@ -183,4 +183,38 @@ suite('docker explorer', () => {
     await assert.rejects(docker('inspect', CONTAINER));
     assert.strictEqual(await containerNode(), undefined);
   });
+
+  test('an engine that does not answer shows as connecting without holding the others back', async function () {
+    this.timeout(60_000);
+    // A socket that accepts and never answers: what a slow SSH host or a pending prompt looks like.
+    const socketPath = path.join(tmp, 'silent.sock');
+    const held: import('net').Socket[] = [];
+    const silent = (await import('net')).createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(socketPath, resolve));
+    const config = vscode.workspace.getConfiguration('wharf');
+    const before = config.get('engines');
+    try {
+      await config.update('engines', [{ name: 'lab', host: lab.docker.local.host }, { name: 'silent', host: `unix://${socketPath}` }], vscode.ConfigurationTarget.Global);
+      const roots = (await children(api.trees.images)) as EngineNode[];
+      const byName = new Map(roots.map((node) => [node.name, node]));
+      assert.strictEqual(byName.get('silent')?.pending, true, 'the silent engine is shown as connecting');
+      assert.ok((await children(api.trees.images, byName.get('lab'))).length > 0, 'the lab engine is listed meanwhile');
+      // When the silent engine finally fails, the tree refreshes by itself and shows why.
+      const refreshed = new Promise<void>((resolve) => {
+        const subscription = (api.trees.images as unknown as vscode.TreeDataProvider<ExplorerNode>).onDidChangeTreeData!(() => {
+          subscription.dispose();
+          resolve();
+        });
+      });
+      for (const socket of held) socket.destroy();
+      silent.close();
+      await refreshed;
+      const after = ((await children(api.trees.images)) as EngineNode[]).find((node) => node.name === 'silent');
+      assert.ok(after && !after.pending && after.error, `the silent engine now reports an error: ${JSON.stringify(after)}`);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+      await config.update('engines', before, vscode.ConfigurationTarget.Global);
+    }
+  });
 });

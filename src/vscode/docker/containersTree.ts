@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { groupContainers, type ContainerSummary } from '../../engines/docker/containers';
-import { engineNode, engineTreeItem, errorChildren, messageTreeItem } from './engineNodes';
+import { RootLister, engineNode, engineTreeItem, errorChildren, messageTreeItem } from './engineNodes';
 import type { Engines } from './engines';
 import { CONTEXT, containerContext, part, type ContainerNode, type ContainersTreeNode, type EngineNode, type ProjectNode } from './nodes';
 
@@ -24,7 +24,11 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersTreeNod
   readonly onDidChangeTreeData = this.changed.event;
   private children = new Map<string, ContainersTreeNode[]>();
 
-  constructor(private readonly engines: Engines) {}
+  private readonly root: RootLister<ContainerSummary>;
+
+  constructor(private readonly engines: Engines) {
+    this.root = new RootLister((handle) => engines.containers(handle), () => this.refresh());
+  }
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -41,9 +45,9 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersTreeNod
     const children = new Map<string, ContainersTreeNode[]>();
     const nodes = await Promise.all(
       this.engines.list.map(async (handle) => {
-        const listing = await this.engines.containers(handle);
+        const listing = await this.root.get(handle);
         const node = engineNode('containers', handle, listing);
-        if (listing.ok) {
+        if (listing?.ok) {
           children.set(
             node.id,
             groupContainers(listing.items).flatMap((group): ContainersTreeNode[] =>

@@ -4,8 +4,8 @@
  * that listing, never from another request.
  */
 import * as vscode from 'vscode';
-import { NONE, formatAge, formatSize, groupImages, shortId } from '../../engines/docker/images';
-import { engineNode, engineTreeItem, errorChildren, messageTreeItem } from './engineNodes';
+import { NONE, formatAge, formatSize, groupImages, shortId, type ImageTag } from '../../engines/docker/images';
+import { RootLister, engineNode, engineTreeItem, errorChildren, messageTreeItem } from './engineNodes';
 import type { Engines } from './engines';
 import { CONTEXT, part, type EngineNode, type ImageNode, type ImagesTreeNode, type RepositoryNode } from './nodes';
 
@@ -15,7 +15,11 @@ export class ImagesTree implements vscode.TreeDataProvider<ImagesTreeNode> {
   private children = new Map<string, ImagesTreeNode[]>();
   showDangling = false;
 
-  constructor(private readonly engines: Engines) {}
+  private readonly root: RootLister<ImageTag>;
+
+  constructor(private readonly engines: Engines) {
+    this.root = new RootLister((handle) => engines.images(handle), () => this.refresh());
+  }
 
   /** Forgets the listings; the view asks again. */
   refresh(): void {
@@ -33,9 +37,9 @@ export class ImagesTree implements vscode.TreeDataProvider<ImagesTreeNode> {
     const children = new Map<string, ImagesTreeNode[]>();
     const nodes = await Promise.all(
       this.engines.list.map(async (handle) => {
-        const listing = await this.engines.images(handle);
+        const listing = await this.root.get(handle);
         const node = engineNode('images', handle, listing);
-        if (listing.ok) {
+        if (listing?.ok) {
           children.set(
             node.id,
             groupImages(listing.items, { showDangling: this.showDangling }).map((group): RepositoryNode => ({ type: 'repository', id: `${node.id}/${part(group.repository)}`, parent: node, repository: group.repository, tags: group.tags })),

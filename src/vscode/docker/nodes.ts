@@ -18,6 +18,8 @@ export interface EngineNode {
   address?: string;
   /** Why the engine could not be listed. */
   error?: { message: string; code: string };
+  /** Still connecting: the root did not wait for it (see RootLister). */
+  pending?: boolean;
 }
 
 export interface MessageNode {
