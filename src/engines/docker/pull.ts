@@ -6,15 +6,10 @@
 import type Docker from 'dockerode';
 import { WharfError, fromNetworkError, throwIfCancelled } from '../core/errors';
 import { silentProgress, type WorkOptions } from '../core/progress';
-import { onJsonLines } from './jsonLines';
+import { followProgress, type ProgressLine } from './progressStream';
 
-export interface PullLine {
-  status?: string;
-  id?: string;
+export interface PullLine extends ProgressLine {
   progress?: string;
-  progressDetail?: { current?: number; total?: number };
-  error?: string;
-  errorDetail?: { message?: string };
 }
 
 export interface PullResult {
@@ -34,46 +29,21 @@ export async function pullImage(docker: Docker, reference: string, options: Work
   } catch (error) {
     throw pullError(error, object);
   }
-  const layers = new Map<string, { current: number; total: number }>();
-  return new Promise<PullResult>((resolve, reject) => {
-    let failure: WharfError | undefined;
-    const result: PullResult = { reference };
-    onJsonLines<PullLine>(
-      stream,
-      (line) => {
-        if (line.error || line.errorDetail?.message) {
-          failure ??= pullError(new Error(line.errorDetail?.message ?? line.error), object);
-          return;
-        }
-        if (line.status) result.status = line.status;
-        const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(line.status ?? '');
-        if (digest) result.digest = digest[1];
-        if (line.id && line.progressDetail?.total) {
-          layers.set(line.id, { current: line.progressDetail.current ?? 0, total: line.progressDetail.total });
-        }
-        let completed = 0;
-        let total = 0;
-        for (const layer of layers.values()) {
-          completed += layer.current;
-          total += layer.total;
-        }
-        progress.report({ message: line.id ? `${line.id}: ${line.status ?? ''}` : line.status, completed: total ? completed : undefined, total: total || undefined });
-      },
-      (bad) => options.log?.warn(`pull ${reference}: skipped a line that is not JSON (${bad.slice(0, 80)})`),
-    );
-    let settled = false;
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (options.signal?.aborted) return reject(new WharfError({ code: 'cancelled', object, cause: 'cancelled by the user' }));
-      if (failure) return reject(failure);
-      if (error) return reject(pullError(error, object));
-      resolve(result);
-    };
-    stream.on('end', () => finish());
-    stream.on('close', () => finish());
-    stream.on('error', (error) => finish(error));
+  const result: PullResult = { reference };
+  await followProgress<PullLine>(stream, {
+    object,
+    signal: options.signal,
+    progress,
+    describe: (line) => (line.id ? `${line.id}: ${line.status ?? ''}` : line.status),
+    onLine: (line) => {
+      if (line.status) result.status = line.status;
+      const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(line.status ?? '');
+      if (digest) result.digest = digest[1];
+    },
+    toError: (error) => pullError(error, object),
+    onBadLine: (bad) => options.log?.warn(`pull ${reference}: skipped a line that is not JSON (${bad.slice(0, 80)})`),
   });
+  return result;
 }
 
 function pullError(error: unknown, object: string): WharfError {

@@ -3,8 +3,9 @@
  * gives a tar of tars; a layer entry is read in place as a tar of its own through a byte window, so
  * even a multi-gigabyte image passes through bounded memory.
  */
+import { TAR_BLOCK, cString, headerName, headerSize } from '../core/tarHeader';
 
-const BLOCK = 512;
+const BLOCK = TAR_BLOCK;
 
 export interface TarHeader {
   name: string;
@@ -118,7 +119,7 @@ export async function* readTar(source: ByteSource): AsyncGenerator<TarEntry> {
     const block = await source.read(BLOCK);
     if (block.length < BLOCK) return;
     if (block.every((byte) => byte === 0)) return;
-    const size = parseSize(block.subarray(124, 136));
+    const size = headerSize(block);
     const typeflag = String.fromCharCode(block[156] || 0x30);
     const padded = Math.ceil(size / BLOCK) * BLOCK;
     if (typeflag === 'x' || typeflag === 'L' || typeflag === 'K' || typeflag === 'g') {
@@ -128,13 +129,8 @@ export async function* readTar(source: ByteSource): AsyncGenerator<TarEntry> {
       else if (typeflag === 'K') longLink = cString(data);
       continue;
     }
-    let name = cString(block.subarray(0, 100));
-    if (block.subarray(257, 262).toString('latin1') === 'ustar') {
-      const prefix = cString(block.subarray(345, 500));
-      if (prefix) name = `${prefix}/${name}`;
-    }
     const header: TarHeader = {
-      name: pax.path ?? longName ?? name,
+      name: pax.path ?? longName ?? headerName(block),
       size: pax.size ? Number(pax.size) : size,
       typeflag,
       linkname: pax.linkpath ?? longLink ?? cString(block.subarray(157, 257)),
@@ -143,25 +139,10 @@ export async function* readTar(source: ByteSource): AsyncGenerator<TarEntry> {
     pax = {};
     const body = source.window(header.size);
     yield { header, body };
-    await body.skip(Number.MAX_SAFE_INTEGER);
+    // Whatever the consumer left of the body, then the padding to the next block.
+    await body.skip(header.size);
     await source.skip(Math.ceil(header.size / BLOCK) * BLOCK - header.size);
   }
-}
-
-function cString(buffer: Buffer): string {
-  const end = buffer.indexOf(0);
-  return buffer.subarray(0, end < 0 ? buffer.length : end).toString('utf8');
-}
-
-function parseSize(field: Buffer): number {
-  // GNU base-256 for sizes beyond 8 GiB: high bit set, big-endian binary.
-  if (field[0] & 0x80) {
-    let value = 0;
-    for (let i = 1; i < field.length; i++) value = value * 256 + field[i];
-    return value;
-  }
-  const text = cString(field).trim();
-  return text ? parseInt(text, 8) : 0;
 }
 
 function parsePax(text: string): Record<string, string> {

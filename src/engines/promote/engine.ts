@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { WharfError, fromNetworkError, throwIfCancelled } from '../core/errors';
 import { silentLogger, silentProgress, type WorkOptions } from '../core/progress';
 import { removeImage, pruneDanglingImages, tagImage } from '../docker/imageOps';
-import { onJsonLines } from '../docker/jsonLines';
+import { followProgress, type ProgressLine } from '../docker/progressStream';
 import { pullImage } from '../docker/pull';
 import type { CredentialSource } from '../registry/credentials';
 import { familiarReference, formatReference, type Reference } from '../registry/reference';
@@ -41,12 +41,7 @@ export interface EnginePromoteOptions extends WorkOptions {
   cleanup?: boolean;
 }
 
-interface PushLine {
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  error?: string;
-  errorDetail?: { message?: string };
+interface PushLine extends ProgressLine {
   aux?: { Tag?: string; Digest?: string; Size?: number };
 }
 
@@ -129,40 +124,20 @@ export async function pushImage(docker: Docker, name: string, target: Reference,
   } catch (error) {
     throw pushError(error, object, target.registry);
   }
-  const layers = new Map<string, { current: number; total: number }>();
-  return new Promise((resolve, reject) => {
-    let failure: WharfError | undefined;
-    let digest: string | undefined;
-    onJsonLines<PushLine>(stream, (line) => {
-      if (line.error || line.errorDetail?.message) {
-        failure ??= pushError(new Error(line.errorDetail?.message ?? line.error), object, target.registry);
-        return;
-      }
+  let digest: string | undefined;
+  await followProgress<PushLine>(stream, {
+    object,
+    signal: options.signal,
+    progress,
+    describe: (line) => `push ${line.id ? `${line.id}: ` : ''}${line.status ?? ''}`,
+    onLine: (line) => {
       if (line.aux?.Digest) digest = line.aux.Digest;
       const fromStatus = /digest: (sha256:[0-9a-f]{64})/.exec(line.status ?? '');
       if (fromStatus) digest = fromStatus[1];
-      if (line.id && line.progressDetail?.total) layers.set(line.id, { current: line.progressDetail.current ?? 0, total: line.progressDetail.total });
-      let completed = 0;
-      let total = 0;
-      for (const layer of layers.values()) {
-        completed += layer.current;
-        total += layer.total;
-      }
-      progress.report({ message: `push ${line.id ? `${line.id}: ` : ''}${line.status ?? ''}`, completed: total ? completed : undefined, total: total || undefined });
-    });
-    let settled = false;
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (options.signal?.aborted) return reject(new WharfError({ code: 'cancelled', object, cause: 'cancelled by the user' }));
-      if (failure) return reject(failure);
-      if (error) return reject(pushError(error, object, target.registry));
-      resolve(digest);
-    };
-    stream.on('end', () => finish());
-    stream.on('close', () => finish());
-    stream.on('error', (error) => finish(error));
+    },
+    toError: (error) => pushError(error, object, target.registry),
   });
+  return digest;
 }
 
 function pushError(error: unknown, object: string, registry: string): WharfError {

@@ -10,8 +10,9 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { WharfError } from '../core/errors';
+import { TAR_BLOCK, headerName, headerSize } from '../core/tarHeader';
 
-const BLOCK = 512;
+const BLOCK = TAR_BLOCK;
 /** Extension records (PAX 'x'/'g', GNU 'L'/'K') larger than this are not held for inspection. */
 const MAX_EXTENSION = 1 << 20;
 
@@ -138,9 +139,9 @@ export class TarFilter extends Transform {
       throw new WharfError({ code: 'failed', object: 'image archive', cause: 'a tar header has a bad checksum', remedy: 'Check the source engine; the archive is damaged' });
     }
     const type = String.fromCharCode(block[156] || 0x30);
-    const size = readSize(block);
+    const size = headerSize(block);
     const padded = Math.ceil(size / BLOCK) * BLOCK;
-    const entry: TarEntry = { name: this.longName ?? readName(block), size, type };
+    const entry: TarEntry = { name: this.longName ?? headerName(block), size, type };
     this.entry = entry;
     this.remaining = padded;
     this.captured = [];
@@ -215,30 +216,6 @@ export class TarFilter extends Transform {
   private flushPending(): void {
     for (const buffer of this.pending.splice(0)) this.out(buffer);
   }
-}
-
-function readName(block: Buffer): string {
-  const cstr = (start: number, length: number) => {
-    const raw = block.subarray(start, start + length);
-    const end = raw.indexOf(0);
-    return raw.subarray(0, end < 0 ? length : end).toString('utf8');
-  };
-  const name = cstr(0, 100);
-  const ustar = block.subarray(257, 262).toString('latin1') === 'ustar';
-  const prefix = ustar ? cstr(345, 155) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-/** Octal, or base-256 when the first byte has its high bit set (GNU/Go for sizes ≥ 8 GiB). */
-function readSize(block: Buffer): number {
-  const field = block.subarray(124, 136);
-  if (field[0] & 0x80) {
-    let value = field[0] & 0x7f;
-    for (let index = 1; index < field.length; index++) value = value * 256 + field[index];
-    return value;
-  }
-  const text = field.toString('latin1').replace(/[\0 ].*$/s, '').trim();
-  return text ? parseInt(text, 8) : 0;
 }
 
 function checksumOf(block: Buffer): number {
