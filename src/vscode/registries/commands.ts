@@ -13,6 +13,7 @@ import { deleteSecret, editorCredentials, registryName, storeSecret } from './cr
 import { registriesTree } from './feature';
 import { MANIFEST_SCHEME, ManifestDocuments, manifestUri } from './manifestDocument';
 import type { DetailNode, ErrorNode, LoadMoreNode, RegistryNode, RegistryTreeNode, RepositoryNode, TagNode } from './tree';
+import { validateWith } from '../validate';
 
 let documentsRegistered = new WeakSet<Services>();
 
@@ -117,14 +118,7 @@ export async function addRegistryCommand(services: Services, preset?: { address?
       prompt: 'Registry address: host[:port], or docker.io',
       placeHolder: 'registry.example.com',
       ignoreFocusOut: true,
-      validateInput: (value) => {
-        try {
-          parseRegistryAddress(value);
-          return undefined;
-        } catch (error) {
-          return (error as Error).message;
-        }
-      },
+      validateInput: validateWith(parseRegistryAddress),
     }));
   if (!address) return;
   const parsed = parseRegistryAddress(address);

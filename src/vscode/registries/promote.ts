@@ -18,6 +18,7 @@ import { settings } from '../settings';
 import { requireTrust } from '../trust';
 import { editorCredentials, registryName } from './credentials';
 import { registriesTree } from './feature';
+import { validateWith } from '../validate';
 
 export interface PromoteArgs {
   /** Full target reference; skips the pickers. */
@@ -59,14 +60,7 @@ async function askSource(): Promise<SourceInfo | undefined> {
     title: 'Promote: source image',
     prompt: 'The image to promote: registry/repository:tag, or a local image name',
     ignoreFocusOut: true,
-    validateInput: (value) => {
-      try {
-        parseReference(value);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
+    validateInput: validateWith(parseReference),
   });
   return ref ? { ref } : undefined;
 }
@@ -93,14 +87,7 @@ async function askTarget(source: string, stages: Pipeline | undefined): Promise<
     prompt: 'Target repository and tag',
     value: `${picked.registry}/${parsed.repository}:${parsed.tag ?? 'latest'}`,
     ignoreFocusOut: true,
-    validateInput: (value) => {
-      try {
-        parseReference(value);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
+    validateInput: validateWith(parseReference),
   });
   return target ? { target, stage: picked.stage } : undefined;
 }

@@ -1,11 +1,11 @@
 /** Actions of an unreachable engine's node: retry it, or choose (add) another engine. */
 import * as vscode from 'vscode';
-import { messageOf } from '../../../engines/core/errors';
 import { parseHost } from '../../../engines/docker/endpoint';
 import type { Services } from '../../services';
 import { settings } from '../../settings';
 import { dockerExplorer } from '../explorer';
 import type { EngineNode } from '../nodes';
+import { validateWith } from '../../validate';
 
 export function retryEngine(services: Services, node?: EngineNode): void {
   const explorer = dockerExplorer(services);
@@ -21,14 +21,7 @@ export async function chooseEngine(services: Services): Promise<void> {
     prompt: 'Engine address: unix:///path/docker.sock, tcp://host:2376 or ssh://user@host (host keys are checked against known_hosts)',
     placeHolder: 'ssh://deploy@build-1',
     ignoreFocusOut: true,
-    validateInput: (value) => {
-      try {
-        parseHost(value.trim());
-        return undefined;
-      } catch (error) {
-        return messageOf(error);
-      }
-    },
+    validateInput: validateWith((value) => parseHost(value.trim())),
   });
   if (!host) return;
   const name = await vscode.window.showInputBox({ title: 'Add a Docker Engine', prompt: 'Name shown in the trees', value: parseHost(host.trim()).label.replace(/^\w+:\/\//, '') });

@@ -1,11 +1,11 @@
 /** Adds a tag to an image; the reference is checked before the engine sees it. */
 import * as vscode from 'vscode';
-import { messageOf } from '../../../engines/core/errors';
 import { splitReference, tagImage as tag } from '../../../engines/docker/imageOps';
 import type { Services } from '../../services';
 import { requireTrust } from '../../trust';
 import { dockerExplorer } from '../explorer';
 import { pickImage } from './pick';
+import { validateWith } from '../../validate';
 
 export async function tagImage(services: Services, node?: unknown, _selected?: unknown, target?: string): Promise<string | undefined> {
   if (!requireTrust('Tagging an image')) return undefined;
@@ -18,14 +18,7 @@ export async function tagImage(services: Services, node?: unknown, _selected?: u
           title: `Tag ${source}`,
           prompt: 'New reference: [registry[:port]/]repository[:tag]',
           value: image.dangling ? '' : image.reference,
-          validateInput: (value) => {
-            try {
-              splitReference(value);
-              return undefined;
-            } catch (error) {
-              return messageOf(error);
-            }
-          },
+          validateInput: validateWith(splitReference),
         });
   if (!reference) return undefined;
   const explorer = dockerExplorer(services);
