@@ -1,7 +1,7 @@
 /**
  * Promotion benchmark on the lab's registries: a 5-layer ~100 MB image copied test → stage by
  * Wharf (registry to registry), by `skopeo copy`, and by pull/tag/push through the lab's engine
- * (docker CLI), each into a fresh repository per run; median of 3 runs. Then a second image that
+ * (docker CLI), each into a fresh registry per run, Wharf and skopeo taking turns; median of 5 runs. Then a second image that
  * shares 4 of its 5 layers: the bytes that reach the stage registry are counted by a TCP proxy in
  * front of it and compared with the new layer's size. Digests at the destination are checked.
  */
@@ -14,9 +14,9 @@ import { RegistryClient } from '../../src/engines/registry/client';
 import { parseReference } from '../../src/engines/registry/reference';
 import { dockerCli, ensureLab } from '../lab/lab';
 import { startOwnRegistry, type OwnRegistry } from '../engines/registry/fixtures';
-import { execFileAsync, median, printBenchTable, timeRuns } from './support';
+import { execFileAsync, median, printBenchTable, timeInterleaved, timeRuns } from './support';
 
-const RUNS = 3;
+const RUNS = Number(process.env.WHARF_BENCH_RUNS ?? 5);
 const LAYER_MB = 20;
 
 /** A TCP proxy that counts the bytes clients send to `target` (the upload direction). */
@@ -78,17 +78,34 @@ async function main(): Promise<number> {
     fresh = await startOwnRegistry();
   };
   const digests: string[] = [];
-  const wharf = await timeRuns(RUNS, async () => {
-    const summary = await copyImage({ source: parseReference(sourceA), target: parseReference(`${fresh?.address}/bench/promote:a`) });
-    digests.push(summary.digest);
-  }, freshRegistry);
-
   const skopeoArgs = (dest: string) => ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${sourceA}`, `docker://${dest}/bench/promote:a`];
   const skopeoDigests: (string | undefined)[] = [];
-  const skopeo = await timeRuns(RUNS, async () => {
-    await execFileAsync('skopeo', skopeoArgs(fresh?.address ?? ''), { maxBuffer: 16 * 1024 * 1024 });
-    skopeoDigests.push((await new RegistryClient({ registry: fresh?.address ?? '' }).headManifest('bench/promote', 'a'))?.digest);
-  }, freshRegistry);
+  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const cliArgs = (dest: string) => [cli, 'promote', sourceA, `${dest}/bench/promote:a`, '--via', 'registry'];
+  const [wharf, skopeo, wharfCli] = await timeInterleaved(RUNS, [
+    {
+      setup: freshRegistry,
+      work: async () => {
+        const summary = await copyImage({ source: parseReference(sourceA), target: parseReference(`${fresh?.address}/bench/promote:a`) });
+        digests.push(summary.digest);
+      },
+    },
+    {
+      setup: freshRegistry,
+      work: async () => {
+        await execFileAsync('skopeo', skopeoArgs(fresh?.address ?? ''), { maxBuffer: 16 * 1024 * 1024 });
+        skopeoDigests.push((await new RegistryClient({ registry: fresh?.address ?? '' }).headManifest('bench/promote', 'a'))?.digest);
+      },
+    },
+    {
+      // The CLI as a pipeline runs it: a whole process, its start-up included, like skopeo's.
+      setup: freshRegistry,
+      work: async () => {
+        await execFileAsync(process.execPath, cliArgs(fresh?.address ?? ''), { maxBuffer: 16 * 1024 * 1024 });
+        digests.push((await new RegistryClient({ registry: fresh?.address ?? '' }).headManifest('bench/promote', 'a'))?.digest ?? 'none');
+      },
+    },
+  ]);
 
   // Engine path: the engine starts without the image each time (removed untimed), as on a fresh CI runner.
   let engineTarget = '';
@@ -132,11 +149,13 @@ async function main(): Promise<number> {
     `promote: ${manifestA.layers.length}-layer image (busybox + 5) of ${mb.toFixed(0)} MB, lab test → stage registry (median of ${RUNS})`,
     [
       { metric: 'registry → registry vs skopeo', wharf: median(wharf) / 1000, peer: median(skopeo) / 1000, unit: 's', peerCommand: `skopeo ${skopeoArgs('<fresh registry>').join(' ')}`, target: { ratio: 0.8 } },
+      { metric: 'wharf promote CLI process vs skopeo', wharf: median(wharfCli) / 1000, peer: median(skopeo) / 1000, unit: 's', peerCommand: `node dist/cli.js ${cliArgs('<fresh registry>').slice(1).join(' ')} vs skopeo, both whole processes (information: Node's start-up is in it)` },
       { metric: 'registry → registry vs engine pull/tag/push', wharf: median(wharf) / 1000, peer: median(engine) / 1000, unit: 's', peerCommand: `docker -H ${host} pull ${sourceA} && docker tag … && docker push <fresh registry>/bench/promote:a`, target: { ratio: 0.3 } },
       { metric: `second image (${shared}/${manifestB.layers.length} layers shared): bytes sent to the stage registry`, wharf: sentB / 1e6, peer: ((newLayer?.size ?? 0) + manifestB.config.size) / 1e6, unit: 'MB', peerCommand: 'new layer + config size (the floor)', target: { ratio: 1.01 } },
     ],
     [
-      `runs (s): wharf ${wharf.map((t) => (t / 1000).toFixed(2)).join(', ')}; skopeo ${skopeo.map((t) => (t / 1000).toFixed(2)).join(', ')}; engine ${engine.map((t) => (t / 1000).toFixed(2)).join(', ')}`,
+      'wharf = the engine in-process, as the extension host runs it; wharf CLI = node dist/cli.js, start-up included',
+      `runs (s): wharf CLI ${wharfCli.map((t) => (t / 1000).toFixed(2)).join(', ')}; wharf ${wharf.map((t) => (t / 1000).toFixed(2)).join(', ')}; skopeo ${skopeo.map((t) => (t / 1000).toFixed(2)).join(', ')}; engine ${engine.map((t) => (t / 1000).toFixed(2)).join(', ')}`,
       `second image: copied ${summaryB.copied}, skipped ${summaryB.skipped}; Wharf counted ${(summaryB.bytes / 1e6).toFixed(2)} MB of blob bytes; the proxy saw ${(sentB / 1e6).toFixed(2)} MB including HTTP headers and the manifest`,
       `digest equality: source ${digestA}; wharf targets ${digests.every((digest) => digest === digestA) ? 'all equal' : `DIFFER: ${digests.join(', ')}`}; skopeo targets ${skopeoDigests.every((digest) => digest === digestA) ? 'all equal' : `differ: ${skopeoDigests.join(', ')}`}; second image ${stageB === digestB ? 'equal' : `DIFFERS (${stageB} vs ${digestB})`}`,
     ],

@@ -28,6 +28,23 @@ export async function timeRuns(runs: number, work: () => Promise<unknown>, setup
   return durations;
 }
 
+/**
+ * Times several contenders in turn, round after round (A B A B …), each after its own untimed
+ * setup: a busy spell on a shared 2-core machine then hits every contender alike, not one block.
+ */
+export async function timeInterleaved(runs: number, contenders: { work: () => Promise<unknown>; setup?: () => Promise<unknown> }[]): Promise<number[][]> {
+  const durations = contenders.map(() => [] as number[]);
+  for (let index = 0; index < runs; index++) {
+    for (const [position, contender] of contenders.entries()) {
+      if (contender.setup) await contender.setup();
+      const started = performance.now();
+      await contender.work();
+      durations[position].push(performance.now() - started);
+    }
+  }
+  return durations;
+}
+
 export function machineLine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, ${os.release()}`;

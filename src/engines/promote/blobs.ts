@@ -29,6 +29,8 @@ export interface BlobContext {
   attempts?: number;
   /** Set to false to never try a mount (for measurements). */
   mount?: boolean;
+  /** Set to false to always stream through `getBlob`/`uploadBlob`, never socket to socket. */
+  pipe?: boolean;
 }
 
 /** Failures worth another attempt: connection trouble and the registry's own temporary errors. */
@@ -61,14 +63,16 @@ export async function transferBlob(blob: BlobTask, context: BlobContext): Promis
     const session = location ?? (await target.startUpload(context.targetRepository, signal));
     location = undefined;
     try {
+      const onBytes = (bytes: number) => {
+        sent += bytes;
+        context.onBytes(blob.digest, bytes);
+      };
+      if (context.pipe !== false && (await target.pipeBlobFrom(source, context.sourceRepository, context.targetRepository, blob, session, { signal, onBytes }))) return 'copied';
       const { stream } = await source.getBlob(context.sourceRepository, blob.digest, signal);
       await target.uploadBlob(context.targetRepository, blob.digest, stream, {
         location: session,
         signal,
-        onBytes: (bytes) => {
-          sent += bytes;
-          context.onBytes(blob.digest, bytes);
-        },
+        onBytes,
       });
       return 'copied';
     } catch (error) {

@@ -47,10 +47,12 @@ export interface CopyOptions extends WorkOptions {
   credentials?: CredentialSource;
   /** Keep only these platforms of an index ("linux/amd64"). One platform copies that image alone. */
   platforms?: string[];
-  /** Blobs in flight at once (default 4). */
+  /** Blobs in flight at once (default 6, as skopeo and docker push use about). */
   parallel?: number;
   /** Try cross-repository mounts on the same registry (default true). */
   mount?: boolean;
+  /** Copy plain-HTTP blobs socket to socket (default true; false streams every blob through Node's http). */
+  pipe?: boolean;
   onBlob?: (event: BlobEvent) => void;
 }
 
@@ -67,7 +69,7 @@ export async function copyImage(options: CopyOptions): Promise<CopySummary> {
   const log = options.log ?? silentLogger;
   const progress = options.progress ?? silentProgress;
   const signal = options.signal;
-  const parallel = options.parallel ?? 4;
+  const parallel = options.parallel ?? 6;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) {
     throw new WharfError({ code: 'bad-input', object: 'parallel', cause: `${parallel} is not between 1 and 32`, remedy: 'Use a small whole number such as 4' });
   }
@@ -121,7 +123,8 @@ export async function copyImage(options: CopyOptions): Promise<CopySummary> {
   // Each blob once, even when several platforms share it (base layers often are).
   const unique = new Map<string, Descriptor>();
   for (const image of images) for (const blob of image.blobs) unique.set(blob.digest, blob);
-  const blobs = [...unique.values()];
+  // Biggest first: the long transfers start at once and the small ones fill the gaps at the end.
+  const blobs = [...unique.values()].sort((a, b) => (b.size || 0) - (a.size || 0));
   const totalBytes = blobs.reduce((sum, blob) => sum + (blob.size || 0), 0);
   const counts = { copied: 0, skipped: 0, mounted: 0 };
   let moved = 0;
@@ -149,6 +152,7 @@ export async function copyImage(options: CopyOptions): Promise<CopySummary> {
         signal,
         log,
         mount: options.mount,
+        pipe: options.pipe,
         onBytes: (_digest, bytes) => {
           moved += bytes;
           blobBytes += bytes;

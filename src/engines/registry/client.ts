@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { WharfError, fromNetworkError } from '../core/errors';
+import { WharfError, fromNetworkError, isWharfError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/progress';
 import { Authenticator, repositoryScope } from './auth';
+import { pipeBlob } from './blobPipe';
 import type { CredentialSource } from './credentials';
 import { RegistryError, registryError } from './errors';
 import { MANIFEST_ACCEPT, effectiveMediaType } from './manifest';
@@ -318,6 +319,49 @@ export class RegistryClient {
     throw new WharfError({ code: 'failed', object, cause: 'read blob: too many redirects', remedy: 'Check the registry\'s storage redirect settings' });
   }
 
+  /**
+   * Copies a blob from `source` into this registry's open upload session over plain HTTP, socket
+   * to socket (blobPipe.ts). Answers false, with nothing sent, when that way does not apply (TLS,
+   * a redirect, an auth challenge): the caller then streams it through `getBlob`/`uploadBlob`.
+   */
+  async pipeBlobFrom(source: RegistryClient, sourceRepository: string, repository: string, blob: { digest: string; size: number }, location: string, options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {}): Promise<boolean> {
+    const object = this.object(repository, blob.digest);
+    const sourceUrl = new URL(`/v2/${sourceRepository}/blobs/${blob.digest}`, source.baseUrl);
+    const targetUrl = new URL(location, this.baseUrl);
+    if (sourceUrl.protocol !== 'http:' || targetUrl.protocol !== 'http:') return false;
+    targetUrl.searchParams.set('digest', blob.digest);
+    const headers = async (client: RegistryClient, scopes: string[]) => {
+      const authorization = await client.auth.authorize(scopes, options.signal);
+      return { 'user-agent': 'wharf', ...(authorization ? { authorization } : {}) };
+    };
+    let response: Response | 'fallback';
+    try {
+      response = await pipeBlob({
+        source: { url: sourceUrl, headers: await headers(source, [repositoryScope(sourceRepository, ['pull'])]) },
+        target: { url: targetUrl, headers: await headers(this, [repositoryScope(repository, ['pull', 'push'])]) },
+        size: blob.size,
+        object,
+        signal: options.signal,
+        onBytes: options.onBytes,
+      });
+    } catch (error) {
+      if (isWharfError(error)) throw error;
+      throw fromNetworkError(error, object, `copy blob: check that ${source.registry} and ${this.registry} answer`);
+    }
+    if (response === 'fallback') return false;
+    if (response.status !== 201 && response.status !== 204) throw await registryError(response, { object, registry: this.registry, action: 'upload blob' });
+    this.checkStored(response, blob.digest, blob.size, object);
+    return true;
+  }
+
+  /** The registry names the digest it stored; anything but ours means the bytes changed on the way. */
+  private checkStored(response: Response, digest: string, sent: number, object: string): void {
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) {
+      throw new WharfError({ code: 'failed', object, cause: `uploaded ${sent} bytes but the registry stored ${stored}`, remedy: 'Retry the copy; the bytes changed on the way' });
+    }
+  }
+
   /** POST /blobs/uploads/: opens an upload session; returns its Location. */
   async startUpload(repository: string, signal?: AbortSignal): Promise<string> {
     const response = await this.send({ method: 'POST', url: `/v2/${repository}/blobs/uploads/`, scopes: [repositoryScope(repository, ['pull', 'push'])], signal, expect: [202], object: this.object(repository), action: 'start blob upload' });
@@ -361,10 +405,7 @@ export class RegistryClient {
     commit.searchParams.set('digest', digest);
     const put = await this.send({ method: 'PUT', url: commit.toString(), scopes: [repositoryScope(repository, ['pull', 'push'])], headers: { 'content-length': '0' }, signal: options.signal, expect: [201, 204], object, action: 'commit blob' });
     await put.body?.cancel();
-    const stored = put.headers.get('docker-content-digest');
-    if (stored && stored !== digest) {
-      throw new WharfError({ code: 'failed', object, cause: `uploaded ${sent} bytes but the registry stored ${stored}`, remedy: 'Retry the copy; the bytes changed on the way' });
-    }
+    this.checkStored(put, digest, sent, object);
   }
 
   /** PATCH with a streamed body over node:http (see rawHttp.ts); auth is settled by the POST before it. */

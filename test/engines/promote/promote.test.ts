@@ -15,7 +15,7 @@ import { RegistryClient, sha256 } from '../../../src/engines/registry/client';
 import { staticCredentials } from '../../../src/engines/registry/credentials';
 import { parseReference } from '../../../src/engines/registry/reference';
 import { dockerCli, type LabEndpoints } from '../../lab/lab';
-import { buildAndPush, lab, pushSyntheticImage, pushTwoPlatformIndex, removeLocal, startBasicAuthRegistry, unique } from '../registry/fixtures';
+import { buildAndPush, droppingProxy, lab, pushSyntheticImage, pushTwoPlatformIndex, removeLocal, startBasicAuthRegistry, unique } from '../registry/fixtures';
 
 describe('promote registry to registry (lab test → stage)', () => {
   let e: LabEndpoints;
@@ -98,7 +98,26 @@ describe('promote registry to registry (lab test → stage)', () => {
     assert.equal(done.copied + done.skipped, 7);
   });
 
-  it('restarts an interrupted blob upload cleanly', async () => {
+  it('restarts a blob whose source connection drops mid-copy (socket to socket)', async () => {
+    const repo = `wharf-test/dropped-${id}`;
+    const image = await pushSyntheticImage(test, repo, '1', { layers: 1, layerSize: 600_000 });
+    const proxy = await droppingProxy(e.registries.test.address, 200_000);
+    try {
+      const warnings: string[] = [];
+      const log = { trace: () => undefined, info: () => undefined, warn: (line: string) => warnings.push(line), error: () => undefined };
+      const summary = await copyImage({ source: parseReference(`${proxy.address}/${repo}:1`), target: parseReference(`${e.registries.stage.address}/${repo}:1`), log });
+      assert.equal(proxy.cuts(), 1, 'the link dropped once');
+      assert.equal(summary.digest, image.digest);
+      assert.equal(summary.copied, 2);
+      assert.equal(summary.bytes, image.layers[0].length + image.config.length, 'progress wound back: bytes count each blob once');
+      assert.ok(warnings.some((line) => /restarting/.test(line)), warnings.join('\n'));
+      assert.equal((await stage.headManifest(repo, '1'))?.digest, image.digest);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('restarts an interrupted blob upload cleanly (streamed through Node http)', async () => {
     const repo = `wharf-test/restart-${id}`;
     const image = await pushSyntheticImage(test, repo, '1', { layers: 1, layerSize: 300_000 });
     let broken = 0;
@@ -127,6 +146,7 @@ describe('promote registry to registry (lab test → stage)', () => {
       target: parseReference(`${e.registries.stage.address}/${repo}:1`),
       sourceClient: new FlakySource({ registry: e.registries.test.address }),
       log,
+      pipe: false,
     });
     assert.equal(broken, 1);
     assert.equal(summary.digest, image.digest);

@@ -257,3 +257,40 @@ export async function removeLocal(e: LabEndpoints, ...refs: string[]): Promise<v
 export function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
+
+/**
+ * A TCP proxy in front of a registry that drops the first connection whose answer passes
+ * `cutAfter` bytes, as a dropped link would mid-blob. Manifests and small blobs pass untouched.
+ */
+export async function droppingProxy(target: string, cutAfter: number): Promise<{ address: string; cuts(): number; close(): Promise<void> }> {
+  const [host, port] = target.split(':');
+  let cuts = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), host);
+    let answered = 0;
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      answered += chunk.length;
+      if (cuts === 0 && answered > cutAfter) {
+        cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cuts: () => cuts,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
