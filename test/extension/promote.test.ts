@@ -132,6 +132,14 @@ suite('registries tree and promote', () => {
       const lines = fs.readFileSync(path.join(folder, '.wharf', 'promotions.jsonl'), 'utf8').trim().split('\n');
       assert.ok(lines.length >= 2);
       assert.strictEqual(JSON.parse(lines[lines.length - 2]).targetDigest, digest);
+      // The record shows in the tree: the stage tag says where it came from, the source where it went.
+      tree.refresh();
+      const promotedFrom = ((await children(stageTag)) as DetailNode[]).find((node) => node.label === 'promoted from');
+      assert.strictEqual(promotedFrom?.copy, tag.ref, 'the stage tag names its source');
+      const promotedTo = ((await children(tag)) as DetailNode[]).filter((node) => node.label === 'promoted to').map((node) => node.copy);
+      assert.ok(promotedTo.includes(target) && promotedTo.includes(`${lab.registries.stage.address}/${REPO}:again`), `source tag lists both targets: ${promotedTo.join(', ')}`);
+    } else {
+      assert.fail('the extension tests run with a workspace folder, where promotions are recorded');
     }
   });
 });

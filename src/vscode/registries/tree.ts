@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { isWharfError, messageOf } from '../../engines/core/errors';
 import { formatBytes } from '../../engines/promote/copy';
+import { readPromotions } from '../../engines/promote/record';
 import { RegistryClient } from '../../engines/registry/client';
 import { isIndexType, parseJson, platformString, type ImageManifestJson, type IndexJson } from '../../engines/registry/manifest';
 import type { Services } from '../services';
@@ -24,6 +25,7 @@ export const CONTEXT = {
 } as const;
 
 const PAGE = 100;
+const MAX_PROMOTION_DETAILS = 5;
 
 export interface RegistryNode {
   type: 'registry';
@@ -322,6 +324,7 @@ export class RegistriesTree implements vscode.TreeDataProvider<RegistryTreeNode>
       { type: 'detail', id: `${parent.id}/digest`, label: 'digest', description: manifest.digest, copy: manifest.digest, parent },
       { type: 'detail', id: `${parent.id}/mediaType`, label: 'media type', description: manifest.mediaType, parent },
     ];
+    if (parent.type === 'tag') details.push(...(await this.promotionDetails(parent)));
     if (isIndexType(manifest.mediaType)) {
       const index = parseJson<IndexJson>(manifest.bytes, ref);
       for (const child of index.manifests ?? []) {
@@ -337,5 +340,25 @@ export class RegistriesTree implements vscode.TreeDataProvider<RegistryTreeNode>
       details.push({ type: 'detail', id: `${parent.id}/layer:${index}`, label: `layer ${index + 1}`, description: `${formatBytes(layer.size)}  ${layer.digest.slice(0, 19)}`, tooltip: `${layer.digest}\n${layer.mediaType}\n${layer.size} bytes`, copy: layer.digest, parent });
     });
     return details;
+  }
+
+  /** Where this tag came from and went to, from the workspace's promotion records (newest first). */
+  private async promotionDetails(tag: TagNode): Promise<DetailNode[]> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!folder) return [];
+    const records = (await readPromotions(folder)).filter((record) => record.target === tag.ref || record.source === tag.ref).slice(0, MAX_PROMOTION_DETAILS);
+    return records.map((record, index) => {
+      const into = record.target === tag.ref;
+      const when = record.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+      return {
+        type: 'detail',
+        id: `${tag.id}/promotion:${index}:${record.time}`,
+        label: into ? 'promoted from' : 'promoted to',
+        description: `${into ? record.source : record.target}  ${when} by ${record.who}${record.stage ? ` (stage ${record.stage})` : ''}`,
+        tooltip: [`${record.source} → ${record.target}`, `via ${record.via}${record.gate ? `, gate: ${record.gate}` : ''}`, `source digest ${record.sourceDigest ?? '?'}`, `target digest ${record.targetDigest ?? '?'}`, `${record.time} by ${record.who}`].join('\n'),
+        copy: into ? record.source : record.target,
+        parent: tag,
+      };
+    });
   }
 }
