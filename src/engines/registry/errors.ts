@@ -120,7 +120,9 @@ export async function registryError(response: Response, context: ErrorContext): 
       ...base,
       code: 'unsupported',
       cause: `${context.action}: the registry does not allow this (${status} ${said})`,
-      remedy: 'Enable it on the registry (for deletes: storage.delete.enabled in Distribution), or do it in the registry\'s own UI',
+      remedy: /delete/i.test(context.action)
+        ? 'Enable deletes on the registry (storage.delete.enabled in Distribution), or delete it in the registry\'s own UI'
+        : 'The registry refuses writes: it may be read-only (storage.maintenance.readonly in Distribution) or a pull-through mirror; push to a writable registry',
     });
   }
   if (status === 429) {

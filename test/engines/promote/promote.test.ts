@@ -14,8 +14,9 @@ import { readPromotions } from '../../../src/engines/promote/record';
 import { RegistryClient, sha256 } from '../../../src/engines/registry/client';
 import { staticCredentials } from '../../../src/engines/registry/credentials';
 import { parseReference } from '../../../src/engines/registry/reference';
+import { MediaTypes } from '../../../src/engines/registry/manifest';
 import { dockerCli, type LabEndpoints } from '../../lab/lab';
-import { buildAndPush, droppingProxy, lab, pushSyntheticImage, pushTwoPlatformIndex, removeLocal, startBasicAuthRegistry, unique } from '../registry/fixtures';
+import { buildAndPush, droppingProxy, lab, pushSyntheticImage, pushTwoPlatformIndex, removeLocal, startBasicAuthRegistry, startOwnRegistry, startTokenAuthRegistry, unique } from '../registry/fixtures';
 
 describe('promote registry to registry (lab test → stage)', () => {
   let e: LabEndpoints;
@@ -181,6 +182,50 @@ describe('promote registry to registry (lab test → stage)', () => {
     } finally {
       await locked.stop();
     }
+  });
+
+  it('a read-only destination (read-only account, read-only registry) fails clearly and leaves no tag', async () => {
+    const issuer = await startTokenAuthRegistry({ writer: 'w', reader: 'r' }, 'reader');
+    const frozen = await startOwnRegistry({ storage: { maintenance: { readonly: { enabled: true } } } });
+    try {
+      const address = issuer.registry.address;
+      const reader = new RegistryClient({ registry: address, credentials: staticCredentials({ [address]: { username: 'reader', password: 'r' } }) });
+      await assert.rejects(
+        copyImage({ source: parseReference(built()), target: parseReference(`${address}/team/app:1`), targetClient: reader }),
+        (error: unknown) => isWharfError(error) && ['unauthorized', 'forbidden'].includes(error.code) && error.message.includes(`${address}/team/app`) && !!error.remedy,
+      );
+      const writer = new RegistryClient({ registry: address, credentials: staticCredentials({ [address]: { username: 'writer', password: 'w' } }) });
+      assert.equal(await writer.headManifest('team/app', '1'), undefined, 'no tag at the read-only destination');
+
+      await assert.rejects(copyImage({ source: parseReference(built()), target: parseReference(`${frozen.address}/team/app:1`) }), (error: unknown) => {
+        assert.ok(isWharfError(error), String(error));
+        assert.match(error.message, new RegExp(`${frozen.address}/team/app`));
+        assert.match(`${error.reason} ${error.remedy}`, /does not allow/);
+        assert.match(error.remedy ?? "", /read-only/);
+        return true;
+      });
+      assert.equal(await new RegistryClient({ registry: frozen.address }).headManifest('team/app', '1'), undefined);
+    } finally {
+      await issuer.stop();
+      await frozen.stop();
+    }
+  });
+
+  it('a digest that differs after the copy (someone pushed at the same time) fails and says so', async () => {
+    const repo = `wharf-test/race-${id}`;
+    const theirs = await pushSyntheticImage(stage, repo, 'theirs', { layers: 1, layerSize: 1000 });
+    // Another pipeline tags its own image the moment ours lands.
+    class RacedTarget extends RegistryClient {
+      override async putManifest(repository: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal) {
+        const pushed = await super.putManifest(repository, ref, bytes, mediaType, signal);
+        if (ref === 'raced') await super.putManifest(repository, ref, theirs.manifest, MediaTypes.ociManifest, signal);
+        return pushed;
+      }
+    }
+    await assert.rejects(
+      copyImage({ source: parseReference(built()), target: parseReference(`${e.registries.stage.address}/${repo}:raced`), targetClient: new RacedTarget({ registry: e.registries.stage.address }) }),
+      (error: unknown) => isWharfError(error, 'failed') && /digest mismatch after the copy/.test(error.message) && /do not deploy/.test(error.remedy ?? ''),
+    );
   });
 
   it('bad inputs: unknown source, missing tag, same source and target, no registry in target', async () => {

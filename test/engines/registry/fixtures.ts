@@ -56,9 +56,10 @@ export async function startOwnRegistry(extra: Record<string, unknown> = {}): Pro
   const config = {
     version: 0.1,
     log: { level: 'warn' },
-    storage: { filesystem: { rootdirectory: path.join(dir, 'data') }, delete: { enabled: true } },
     http: { addr: address, secret: randomBytes(8).toString('hex') },
     ...extra,
+    // Storage settings merge (a test may add `maintenance`), the data folder stays ours.
+    storage: { filesystem: { rootdirectory: path.join(dir, 'data') }, delete: { enabled: true }, ...(extra.storage as object | undefined) },
   };
   await writeFile(path.join(dir, 'config.yml'), JSON.stringify(config, null, 2));
   const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
