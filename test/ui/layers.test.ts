@@ -103,4 +103,17 @@ async function steps(w: Workbench): Promise<void> {
   await page.keyboard.press('Escape'); // close the build notification over the view
   await page.waitForTimeout(500);
   console.log(`screenshot: ${await w.screenshot('wharf-layer-cache')}`);
+
+  // A window reload brings the panel back on the same Dockerfile (the webview serializer): without
+  // one, VS Code drops the panel. The revived panel analyses again and shows the same steps.
+  // Reload as a user does (the command), so the workbench saves its editors before it goes.
+  await palette(page, 'Developer: Reload Window');
+  await page.waitForEvent('load', { timeout: 60_000 }).catch(() => undefined);
+  await w.waitForIdle();
+  const revived = page.frameLocator('iframe.webview.ready').frameLocator('iframe');
+  await revived.locator('table.layers tbody tr').first().waitFor({ timeout: 90_000 });
+  await revived.locator('.card', { hasText: 'Efficiency' }).waitFor({ timeout: 90_000 });
+  const after = await revived.locator('#root').innerText();
+  assert.ok(after.includes('cache.bin') && after.includes('Next build'), `the revived panel shows:\n${after}`);
+  console.log(`screenshot: ${await w.screenshot('wharf-layer-cache-revived')}`);
 }

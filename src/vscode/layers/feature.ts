@@ -4,6 +4,8 @@ import type { BuildRecordStore } from '../../engines/layers/records';
 import type { Services } from '../services';
 import { LayerCodeLensProvider } from './codeLens';
 import { DockerfileDiagnostics } from './diagnostics';
+import { LAYERS_VIEW_TYPE, LayersPanel } from './panel';
+import type { LayersViewState } from './protocol';
 import { DOCKERFILE_SELECTOR, recordStore } from './store';
 
 export interface LayersFeature {
@@ -28,6 +30,12 @@ export function layersFeature(services: Services): LayersFeature {
     output: services.track(vscode.window.createOutputChannel('Wharf Build')),
   };
   services.track(vscode.languages.registerCodeLensProvider(DOCKERFILE_SELECTOR, codeLens));
+  // Layer cache panels come back after a window reload, on the same Dockerfile or image.
+  services.track(
+    vscode.window.registerWebviewPanelSerializer(LAYERS_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: LayersViewState | undefined) => LayersPanel.revive(services, panel, state?.target),
+    }),
+  );
   features.set(services, feature);
   return feature;
 }

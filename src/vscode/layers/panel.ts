@@ -10,11 +10,25 @@ import { messageOf } from '../../engines/core/errors';
 import type { Services } from '../services';
 import { chooseEngine } from './engine';
 import { layersFeature } from './feature';
-import type { FromWebview, LayersViewState, ToWebview } from './protocol';
+import type { FromWebview, LayersViewState, SavedTarget, ToWebview } from './protocol';
 
 export type LayersTarget = { kind: 'dockerfile'; uri: vscode.Uri } | { kind: 'image'; image: string; engineId?: string };
 
+export const LAYERS_VIEW_TYPE = 'wharf.layers';
+
 const panels = new Map<string, LayersPanel>();
+
+function toSaved(target: LayersTarget): SavedTarget {
+  return target.kind === 'dockerfile' ? { kind: 'dockerfile', uri: target.uri.toString() } : { kind: 'image', image: target.image, engineId: target.engineId };
+}
+
+/** State from a webview is data we wrote, but check its shape before acting on it. */
+function fromSaved(saved: unknown): LayersTarget | undefined {
+  const value = saved as Partial<{ kind: string; uri: string; image: string; engineId: string }> | undefined;
+  if (value?.kind === 'dockerfile' && typeof value.uri === 'string') return { kind: 'dockerfile', uri: vscode.Uri.parse(value.uri) };
+  if (value?.kind === 'image' && typeof value.image === 'string' && value.image) return { kind: 'image', image: value.image, engineId: typeof value.engineId === 'string' ? value.engineId : undefined };
+  return undefined;
+}
 
 function keyOf(target: LayersTarget): string {
   return target.kind === 'dockerfile' ? `file:${target.uri.fsPath}` : `image:${target.engineId ?? ''}:${target.image}`;
@@ -37,6 +51,16 @@ export class LayersPanel {
     return created;
   }
 
+  /** A panel VS Code restored after a reload: reattach it to its target and analyse again. */
+  static revive(services: Services, panel: vscode.WebviewPanel, saved: SavedTarget | undefined): void {
+    const target = fromSaved(saved);
+    if (!target || panels.has(keyOf(target))) {
+      panel.dispose();
+      return;
+    }
+    panels.set(keyOf(target), new LayersPanel(services, target, keyOf(target), panel));
+  }
+
   /** For tests: the panel showing a target, if open. */
   static find(target: LayersTarget): LayersPanel | undefined {
     return panels.get(keyOf(target));
@@ -48,12 +72,15 @@ export class LayersPanel {
     private readonly services: Services,
     private readonly target: LayersTarget,
     key: string,
+    restored?: vscode.WebviewPanel,
   ) {
     const title = target.kind === 'dockerfile' ? `Layer cache: ${vscode.workspace.asRelativePath(target.uri)}` : `Layer cache: ${target.image}`;
-    this.state = { title, kind: target.kind, loading: true };
+    this.state = { title, kind: target.kind, loading: true, target: toSaved(target) };
     const assets: PanelAssets = { folder: vscode.Uri.joinPath(services.context.extensionUri, 'media', 'layers'), script: 'layers.js', style: 'layers.css' };
-    this.panel = vscode.window.createWebviewPanel('wharf.layers', title, vscode.ViewColumn.Beside, panelOptions(assets, false));
+    this.panel = restored ?? vscode.window.createWebviewPanel(LAYERS_VIEW_TYPE, title, vscode.ViewColumn.Beside, panelOptions(assets, false));
     const webview = this.panel.webview;
+    // A restored panel comes with the options it was saved with; set them again (CSP roots).
+    if (restored) webview.options = panelOptions(assets, false);
     webview.html = panelHtml(webview, assets, title);
     services.track(
       webview.onDidReceiveMessage((message: FromWebview) => void this.onMessage(message)),

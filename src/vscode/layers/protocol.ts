@@ -4,8 +4,13 @@
  */
 import type { LayerReport } from '../../engines/layers/analyze';
 
+/** What a panel shows, in a form the webview can keep across a window reload. */
+export type SavedTarget = { kind: 'dockerfile'; uri: string } | { kind: 'image'; image: string; engineId?: string };
+
 export interface LayersViewState {
   title: string;
+  /** Kept by the webview (setState) so a reload reopens the panel on the same target. */
+  target?: SavedTarget;
   /** 'dockerfile' panels can build and jump to lines; 'image' panels show history only. */
   kind: 'dockerfile' | 'image';
   loading: boolean;
