@@ -79,6 +79,38 @@ suite('etcd keys', () => {
     assert.strictEqual(feature.tree.getTreeItem(keys[0]).contextValue, 'wharf.etcdKey');
   });
 
+  test('"Load more…" appends the next page where the last one ended', async () => {
+    const base = `${PREFIX}many/`;
+    const names = Array.from({ length: 250 }, (_, index) => `k${String(index).padStart(3, '0')}`);
+    // etcd caps a transaction at 128 operations: two of 125.
+    for (const half of [names.slice(0, 125), names.slice(125)]) {
+      const child = execFile('etcdctl', ['--endpoints', lab.etcd.endpoints.join(','), 'txn'], { env: { ...process.env, ETCDCTL_API: '3' } });
+      // No compares, the puts, no failure branch: three sections, each ended by a blank line.
+      child.stdin?.end(`\n${half.map((name) => `put ${base}${name} v`).join('\n')}\n\n\n`);
+      await new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`etcdctl txn exit ${code}`)))));
+    }
+    await vscode.workspace.getConfiguration('wharf').update('etcd.pageSize', 100, vscode.ConfigurationTarget.Global);
+    try {
+      const [cluster] = (await feature.tree.getChildren()).filter((node) => node.type === 'cluster' && node.cluster === 'lab');
+      await feature.tree.setFilter('lab', PREFIX);
+      const folder = (await feature.tree.getChildren(cluster)).find((node) => node.type === 'folder' && node.name === 'many');
+      assert.ok(folder, 'the many/ folder is listed');
+      const keysOf = (nodes: EtcdNode[]) => nodes.filter((node) => node.type === 'key').map((node) => ('name' in node ? node.name : ''));
+      let children = await feature.tree.getChildren(folder);
+      assert.deepStrictEqual(keysOf(children), names.slice(0, 100));
+      for (const shown of [200, 250]) {
+        const more = children.find((node): node is EtcdNode & { type: 'more' } => node.type === 'more');
+        assert.ok(more, `a Load more… node while ${keysOf(children).length} of 250 are shown`);
+        feature.tree.loadMore(more);
+        children = await feature.tree.getChildren(folder);
+        assert.deepStrictEqual(keysOf(children), names.slice(0, shown), 'in order, no key twice, none skipped');
+      }
+      assert.ok(!children.some((node) => node.type === 'more'), 'no Load more… once everything is shown');
+    } finally {
+      await vscode.workspace.getConfiguration('wharf').update('etcd.pageSize', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('a put made elsewhere shows in the tree', async () => {
     const cluster = (await feature.tree.getChildren()).find((node) => node.type === 'cluster' && node.cluster === 'lab')!;
     await feature.tree.getChildren(cluster);

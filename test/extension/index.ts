@@ -23,12 +23,15 @@ export function defaultResultsPath(): string {
   return path.join(__dirname, 'results.json');
 }
 
+/** `WHARF_EXTENSION_SUITE=bench` runs the *.bench.js files instead (npm run bench, never npm test). */
+const SUFFIX = process.env.WHARF_EXTENSION_SUITE === 'bench' ? '.bench.js' : '.test.js';
+
 function findTests(dir: string): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...findTests(p));
-    else if (entry.isFile() && entry.name.endsWith('.test.js')) out.push(p);
+    else if (entry.isFile() && entry.name.endsWith(SUFFIX)) out.push(p);
   }
   return out.sort();
 }

@@ -19,6 +19,11 @@ import { browserHostExecutable } from '../host/browser-host';
 import { repoRoot } from '../host/install';
 import type { TestResults } from './index';
 
+/** What a bench passes to its extension-host suite (WHARF_EXTENSION_SUITE, WHARF_BENCH_*). */
+function benchEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^WHARF_(EXTENSION_SUITE|BENCH_)/.test(entry[0]) && entry[1] !== undefined));
+}
+
 async function main(): Promise<number> {
   const repo = repoRoot();
   const extensionDevelopmentPath = path.resolve(process.env.WHARF_EXTENSION_PATH || repo);
@@ -48,7 +53,7 @@ async function main(): Promise<number> {
       extensionDevelopmentPath,
       extensionTestsPath,
       launchArgs: [workspace, ...(desktop ? ['--disable-extensions'] : [])],
-      extensionTestsEnv: { WHARF_TEST_RESULTS: resultsPath, WHARF_TEST: '1' },
+      extensionTestsEnv: { WHARF_TEST_RESULTS: resultsPath, WHARF_TEST: '1', ...benchEnv() },
     });
   } catch (e) {
     hostError = e;

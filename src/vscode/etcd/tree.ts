@@ -165,17 +165,20 @@ export class EtcdTree implements vscode.TreeDataProvider<EtcdNode>, vscode.Dispo
     const pageSize = Math.max(10, viewSettings().get<number>('etcd.pageSize', 200));
     const state = this.levels.get(element.id) ?? { entries: [], stale: false, wanted: pageSize, valid: false, revision: '0' };
     try {
-      if (!state.valid) {
-        const entries: LevelEntry[] = [];
-        let cursor: string | undefined;
-        let stale = false;
-        let revision = '0';
+      // "Load more…" continues from the cursor; anything else lists the level again from the start.
+      const extending = state.valid && state.cursor !== undefined && state.entries.length < state.wanted;
+      if (!state.valid || extending) {
+        const entries: LevelEntry[] = extending ? [...state.entries] : [];
+        let cursor: string | undefined = extending ? state.cursor : undefined;
+        let stale = extending && state.stale;
+        let revision = extending ? state.revision : '0';
         do {
           const page = await listLevel(cluster, { prefix, separator: viewSettings().get<string>('etcd.separator', '/') || '/', limit: Math.min(state.wanted - entries.length, 1000), cursor, flat: this.flat });
           entries.push(...page.entries);
           cursor = page.cursor;
           stale ||= page.stale;
-          revision = page.revision;
+          // A level keeps the revision of its first page: the watch replays anything newer.
+          if (revision === '0') revision = page.revision;
         } while (cursor && entries.length < state.wanted);
         Object.assign(state, { entries, cursor, stale, valid: true, revision });
         this.levels.set(element.id, state);
@@ -202,7 +205,6 @@ export class EtcdTree implements vscode.TreeDataProvider<EtcdNode>, vscode.Dispo
     const state = this.levels.get(node.parentId);
     if (!state) return;
     state.wanted += Math.max(10, viewSettings().get<number>('etcd.pageSize', 200));
-    state.valid = false;
     this.changed.fire(this.nodes.get(node.parentId));
   }
 
