@@ -6,14 +6,13 @@
  * front of it and compared with the new layer's size. Digests at the destination are checked.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { copyImage } from '../../src/engines/promote/copy';
 import { RegistryClient } from '../../src/engines/registry/client';
 import { parseReference } from '../../src/engines/registry/reference';
 import { dockerCli, ensureLab } from '../lab/lab';
-import { startOwnRegistry, type OwnRegistry } from '../engines/registry/fixtures';
+import { startOwnRegistry, tcpProxy, type OwnRegistry } from '../engines/registry/fixtures';
 import { execFileAsync, median, printBenchTable, timeInterleaved, timeRuns } from './support';
 
 const RUNS = Number(process.env.WHARF_BENCH_RUNS ?? 5);
@@ -21,21 +20,9 @@ const LAYER_MB = 20;
 
 /** A TCP proxy that counts the bytes clients send to `target` (the upload direction). */
 async function countingProxy(target: string): Promise<{ address: string; sent(): number; close(): Promise<void> }> {
-  const [host, port] = target.split(':');
   let sent = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(port), host);
-    client.on('data', (chunk: Buffer) => (sent += chunk.length));
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, sent: () => sent, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const proxy = await tcpProxy(target, { onUpload: (bytes) => (sent += bytes) });
+  return { ...proxy, sent: () => sent };
 }
 
 async function build(host: string, busybox: string, ref: string, fifth: string): Promise<void> {

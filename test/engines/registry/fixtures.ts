@@ -259,39 +259,52 @@ export function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+export interface TcpProxy {
+  address: string;
+  close(): Promise<void>;
+}
+
 /**
- * A TCP proxy in front of a registry that drops the first connection whose answer passes
- * `cutAfter` bytes, as a dropped link would mid-blob. Manifests and small blobs pass untouched.
+ * A TCP proxy in front of `target` ("host:port"). `onUpload` sees the bytes clients send;
+ * `onAnswer` sees the bytes coming back and may return false to drop that connection, as a
+ * dropped link would.
  */
-export async function droppingProxy(target: string, cutAfter: number): Promise<{ address: string; cuts(): number; close(): Promise<void> }> {
+export async function tcpProxy(target: string, hooks: { onUpload?: (bytes: number) => void; onAnswer?: (connectionBytes: number) => boolean } = {}): Promise<TcpProxy> {
   const [host, port] = target.split(':');
-  let cuts = 0;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), host);
-    let answered = 0;
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      answered += chunk.length;
-      if (cuts === 0 && answered > cutAfter) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(chunk);
-    });
-    upstream.on('end', () => client.end());
     const end = () => {
       client.destroy();
       upstream.destroy();
     };
+    let answered = 0;
+    client.on('data', (chunk: Buffer) => hooks.onUpload?.(chunk.length));
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      answered += chunk.length;
+      if (hooks.onAnswer?.(answered) === false) return end();
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
     client.on('error', end);
     upstream.on('error', end);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cuts: () => cuts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Drops the first connection whose answer passes `cutAfter` bytes: manifests and small blobs pass. */
+export async function droppingProxy(target: string, cutAfter: number): Promise<TcpProxy & { cuts(): number }> {
+  let cuts = 0;
+  const proxy = await tcpProxy(target, {
+    onAnswer: (bytes) => {
+      if (cuts > 0 || bytes <= cutAfter) return true;
+      cuts++;
+      return false;
+    },
+  });
+  return { ...proxy, cuts: () => cuts };
 }
