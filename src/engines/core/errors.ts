@@ -9,6 +9,7 @@ export type WharfErrorCode =
   | 'forbidden'
   | 'unreachable'
   | 'host-key'
+  | 'tls'
   | 'conflict'
   | 'quorum-lost'
   | 'disk-full'
@@ -84,6 +85,8 @@ export function fromNetworkError(error: unknown, object: string, remedy: string)
     ECONNRESET: 'connection reset',
     ENOSPC: 'disk full',
   };
+  const tls = tlsCause(error);
+  if (tls) return new WharfError({ code: 'tls', object, cause: tls.cause, remedy: tls.remedy, inner: error });
   const cause = (code && causes[code]) || messageOf(error);
   return new WharfError({
     code: code === 'ENOSPC' ? 'disk-full' : 'unreachable',
@@ -93,3 +96,27 @@ export function fromNetworkError(error: unknown, object: string, remedy: string)
     inner: error,
   });
 }
+
+/**
+ * TLS failures in the user's terms, from Node's codes (OpenSSL's verify results and alerts). The
+ * way out names the files Docker and registries read their certificates from.
+ */
+export function tlsCause(error: unknown): { cause: string; remedy: string } | undefined {
+  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
+  const message = messageOf(error);
+  const untrusted = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE'];
+  if (untrusted.includes(code)) {
+    return { cause: `the server's TLS certificate is not signed by a CA we trust (${code})`, remedy: 'Trust the CA that signed it (an engine: ca.pem in DOCKER_CERT_PATH or the context\'s TLS folder; a registry: NODE_EXTRA_CA_CERTS), or fix the server\'s certificate' };
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { cause: `the server's TLS certificate does not name this host (${message})`, remedy: 'Connect by a name or address the certificate lists, or reissue it with that name' };
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return { cause: `the server's TLS certificate is out of its validity dates (${code})`, remedy: 'Renew the server\'s certificate, and check both clocks' };
+  if (/CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|alert (certificate required|bad certificate|unknown ca)/i.test(`${code} ${message}`)) {
+    return { cause: `the server refused our client certificate (${code || message})`, remedy: 'Use the cert.pem and key.pem the server\'s CA issued for clients (DOCKER_CERT_PATH), with DOCKER_TLS_VERIFY=1' };
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(message)) {
+    return { cause: 'the server does not speak TLS on this port (plain HTTP?)', remedy: 'Unset DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for a plain tcp:// engine, or use the TLS port (2376 by convention)' };
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return { cause: `TLS handshake failed (${code}: ${message})`, remedy: 'Check the certificates in DOCKER_CERT_PATH and the server\'s TLS settings' };
+  return undefined;
+}
+

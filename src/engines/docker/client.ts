@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fromNetworkError } from '../core/errors';
+import { WharfError, fromNetworkError, messageOf } from '../core/errors';
 import type { Logger } from '../core/progress';
 import { resolveSshTarget } from '../ssh/config';
 import type { SshConnectOptions } from '../ssh/connection';
@@ -40,7 +40,17 @@ export async function connectEngine(endpoint: EngineEndpoint, options: EngineCon
     case 'tcp': {
       if (!endpoint.tls) return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http' });
       const dir = endpoint.tls.certDir;
-      const read = async (file: string) => (dir ? readFile(path.join(dir, file)).catch(() => undefined) : undefined);
+      const verify = endpoint.tls.verify;
+      // With verification on, a missing file is an error now, not a vague handshake failure later.
+      const read = async (file: string) => {
+        if (!dir) return undefined;
+        try {
+          return await readFile(path.join(dir, file));
+        } catch (error) {
+          if (!verify) return undefined;
+          throw new WharfError({ code: 'tls', object: `engine ${endpoint.label}`, cause: `cannot read ${path.join(dir, file)} (${messageOf(error)})`, remedy: 'Point DOCKER_CERT_PATH at the folder with ca.pem, cert.pem and key.pem, or unset DOCKER_TLS_VERIFY' });
+        }
+      };
       const [ca, cert, key] = await Promise.all([read('ca.pem'), read('cert.pem'), read('key.pem')]);
       return new Docker({
         host: endpoint.host,
