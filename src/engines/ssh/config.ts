@@ -16,7 +16,10 @@ export interface SshTarget {
   user: string;
   identityFiles: string[];
   knownHostsFiles: string[];
+  /** ProxyJump as written (`A,B`); absent for none. */
   proxyJump?: string;
+  /** The config this was resolved from: jump hosts are resolved from the same one, as ssh -F does. */
+  configFile?: string;
 }
 
 export interface ResolveOptions {
@@ -56,7 +59,9 @@ export async function resolveSshTarget(spec: string, options: ResolveOptions = {
     user: fromUrl.user ?? settings.user?.[0] ?? defaultUser,
     identityFiles: identityFiles.length ? identityFiles : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'].map(expandHome),
     knownHostsFiles,
-    proxyJump: settings.proxyjump?.[0],
+    // `ProxyJump none` in an earlier block wins over a later one, and means a direct connection.
+    proxyJump: settings.proxyjump?.[0]?.toLowerCase() === 'none' ? undefined : settings.proxyjump?.[0],
+    configFile,
   };
 }
 

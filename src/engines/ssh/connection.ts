@@ -1,115 +1,60 @@
 /**
- * Opens an ssh2 connection whose host key is checked against known_hosts. An unknown key is put to
- * the caller (the editor asks the user; the CLI refuses unless told to accept); a changed key is
- * always refused.
+ * Opens an ssh2 connection to a host, directly or through its ProxyJump hosts. Each jump is a
+ * handshake of its own (its own known_hosts check and auth, from the same ssh config); the next
+ * hop runs over a channel the previous one forwarded. Closing the returned client closes the jumps.
  */
-import { readFile } from 'node:fs/promises';
-import { Client, utils, type ConnectConfig } from 'ssh2';
-import { WharfError, messageOf } from '../core/errors';
+import type { Client } from 'ssh2';
+import { WharfError, throwIfCancelled } from '../core/errors';
 import type { SshTarget } from './config';
-import { addHostKey, checkHostKey, knownHostsName } from './knownHosts';
+import { handshake, type SshConnectOptions } from './handshake';
+import { MAX_HOPS, forwardTo, resolveHops } from './jump';
 
-export interface SshConnectOptions {
-  /** Asked when the host is not in known_hosts; true records the key and goes on. */
-  acceptUnknownKey?: (host: string, fingerprint: string) => Promise<boolean>;
-  /** Asked for a key passphrase or a password when needed. */
-  askSecret?: (prompt: string) => Promise<string | undefined>;
-  agentSocket?: string;
-  readyTimeoutMs?: number;
-  signal?: AbortSignal;
+export type { SshConnectOptions } from './handshake';
+
+const jumpsByClient = new WeakMap<Client, Client[]>();
+
+/** The jump hosts' connections behind a client, first hop first (empty for a direct one). */
+export function jumpsOf(client: Client): Client[] {
+  return jumpsByClient.get(client) ?? [];
 }
 
 export async function connectSsh(target: SshTarget, options: SshConnectOptions = {}): Promise<Client> {
-  const object = `SSH host ${target.name}`;
-  if (target.proxyJump) {
-    throw new WharfError({ code: 'unsupported', object, cause: `ProxyJump (${target.proxyJump}) is not supported yet`, remedy: 'Connect to the jump host directly or forward a port' });
-  }
-  const privateKey = await firstReadable(target.identityFiles);
-  // An encrypted key needs its passphrase: ask for it (the editor shows a password box).
-  let passphrase: string | undefined;
-  if (privateKey && utils.parseKey(privateKey) instanceof Error && options.askSecret) {
-    passphrase = await options.askSecret(`Passphrase for the SSH key of ${target.name}`);
-  }
-  let hostKeyProblem: WharfError | undefined;
-  const config: ConnectConfig = {
-    host: target.host,
-    port: target.port,
-    username: target.user,
-    readyTimeout: options.readyTimeoutMs ?? 15000,
-    agent: options.agentSocket ?? process.env.SSH_AUTH_SOCK,
-    privateKey,
-    passphrase,
-    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-      checkHostKey(target.knownHostsFiles, target.host, target.port, key)
-        .then(async (verdict) => {
-          if (verdict.kind === 'trusted') return verify(true);
-          if (verdict.kind === 'changed') {
-            hostKeyProblem = new WharfError({
-              code: 'host-key',
-              object,
-              cause: `the host key changed (now ${verdict.fingerprint}; ${verdict.file}:${verdict.line} has another). This may be an attack`,
-              remedy: `If the host was really reinstalled, remove the old key with: ssh-keygen -R "${knownHostsName(target.host, target.port)}"`,
-            });
-            return verify(false);
-          }
-          const accepted = (await options.acceptUnknownKey?.(knownHostsName(target.host, target.port), verdict.fingerprint)) ?? false;
-          if (!accepted) {
-            hostKeyProblem = new WharfError({
-              code: 'host-key',
-              object,
-              cause: `the host key ${verdict.fingerprint} is not in known_hosts`,
-              remedy: 'Check the fingerprint and accept it, or connect once with ssh to record it',
-            });
-            return verify(false);
-          }
-          await addHostKey(target.knownHostsFiles[0], target.host, target.port, key);
-          verify(true);
-        })
-        .catch(() => verify(false));
-    },
-  };
-  const client = new Client();
-  return new Promise<Client>((resolve, reject) => {
-    const onAbort = () => {
-      client.end();
-      reject(new WharfError({ code: 'cancelled', object, cause: 'cancelled while connecting' }));
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    client.once('ready', () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      resolve(client);
-    });
-    client.once('error', (error: Error & { level?: string }) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      reject(hostKeyProblem ?? classify(error, object, target));
-    });
-    client.connect(config);
-  });
+  return connectVia(target, options, `SSH host ${target.name}`, [target.name]);
 }
 
-function classify(error: Error & { level?: string; code?: string }, object: string, target: SshTarget): WharfError {
-  if (error.level === 'client-authentication') {
-    return new WharfError({
-      code: 'unauthorized',
-      object,
-      cause: `${target.user} was refused (no key or password accepted)`,
-      remedy: 'Add your key to ssh-agent or set IdentityFile in ~/.ssh/config',
-      inner: error,
-    });
+async function connectVia(target: SshTarget, options: SshConnectOptions, object: string, seen: string[]): Promise<Client> {
+  const hops = await resolveHops(target, object);
+  if (hops.length === 0) return handshake(target, options, object);
+  const where = target.configFile ?? '~/.ssh/config';
+  if (seen.includes(hops[0].name)) {
+    throw new WharfError({ code: 'bad-input', object, cause: `ProxyJump loops back to ${hops[0].name}`, remedy: `Fix ProxyJump in ${where} (ProxyJump none for the jump host ends the chain)` });
   }
-  if (error.level === 'client-timeout' || error.code === 'ETIMEDOUT') {
-    return new WharfError({ code: 'unreachable', object, cause: 'timed out while connecting', remedy: 'Check the address and that sshd runs', inner: error });
+  if (seen.length + hops.length > MAX_HOPS) {
+    throw new WharfError({ code: 'bad-input', object, cause: `more than ${MAX_HOPS} ProxyJump hops`, remedy: `Shorten the ProxyJump chain in ${where}` });
   }
-  return new WharfError({ code: 'unreachable', object, cause: messageOf(error), remedy: 'Check the address, port and that sshd runs', inner: error });
-}
-
-async function firstReadable(files: string[]): Promise<Buffer | undefined> {
-  for (const file of files) {
-    try {
-      return await readFile(file);
-    } catch {
-      // try the next one, as ssh does
+  const jumpObject = (hop: SshTarget) => `SSH jump host ${hop.name} (ProxyJump of ${target.name})`;
+  // The first hop may have a ProxyJump of its own (as with ssh -J); the later ones are reached through it.
+  let previous = await connectVia(hops[0], options, jumpObject(hops[0]), [...seen, hops[0].name]);
+  let previousName = hops[0].name;
+  const chain = [...jumpsOf(previous), previous];
+  try {
+    for (const next of [...hops.slice(1), target]) {
+      throwIfCancelled(options.signal, object);
+      // A jump's own failures end the forwarded channel, which the client above reports as its close.
+      previous.on('error', () => undefined);
+      const nextObject = next === target ? object : jumpObject(next);
+      const channel = await forwardTo(previous, previousName, next, nextObject);
+      const client = await handshake(next, options, nextObject, channel);
+      const below = previous;
+      client.once('close', () => below.end());
+      chain.push(client);
+      previous = client;
+      previousName = next.name;
     }
+  } catch (error) {
+    previous.end(); // closes every hop below it, one close at a time
+    throw error;
   }
-  return undefined;
+  jumpsByClient.set(previous, chain.slice(0, -1));
+  return previous;
 }

@@ -15,10 +15,13 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Client } from 'ssh2';
 import { WharfError, isWharfError, messageOf, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
+import { parseLoaded } from './arrival';
 import { Meter, pumpToRemote, throttledProgress } from './pump';
 import { remoteDockerError } from './remoteDocker';
 import { inspectLocalImage, saveStream } from './send';
 import { TarFilter } from './tarStream';
+
+export { parseLoaded } from './arrival';
 
 export const isGzipName = (file: string) => /\.(tar\.gz|tgz)$/i.test(file);
 
@@ -201,9 +204,4 @@ export async function readJsonMessages(response: Readable): Promise<JsonMessage[
     }
   }
   return messages;
-}
-
-/** "Loaded image: a:b" / "Loaded image ID: sha256:…" lines. */
-export function parseLoaded(output: string): string[] {
-  return [...output.matchAll(/Loaded image(?: ID)?: (\S+)/g)].map((match) => match[1]);
 }

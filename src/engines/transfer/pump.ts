@@ -11,8 +11,9 @@ import type { ProgressSink } from '../core/progress';
 import { openExec } from '../ssh/exec';
 
 /**
- * Counts bytes as they pass. (A 'data' listener would do it too, but it would switch the stream to
- * flowing mode before it is piped, and lose what flowed in between.)
+ * Counts bytes as they pass, as a stage of its own. (A 'data' listener added before the stream is
+ * piped would switch it to flowing mode and lose what flowed in between; pumpToRemote counts with a
+ * listener added together with its pipe, so it needs no stage.)
  */
 export class Meter extends Transform {
   bytes = 0;
@@ -44,18 +45,46 @@ export interface PumpOptions {
   signal?: AbortSignal;
   /** How long to wait for the remote command to exit after its input ended on cancel. */
   exitTimeoutMs?: number;
+  /** Called as bytes go into the channel (e.g. a throttled progress tick). */
+  onWire?: () => void;
+  /** The command's channel when the caller started it early (see startRemote); else it is opened here. */
+  channel?: ClientChannel;
 }
 
 const CAP = 256 * 1024;
 
+export interface PumpResult extends RemoteExit {
+  cancelled: boolean;
+  localError?: unknown;
+  /** Bytes written into the channel. */
+  wireBytes: number;
+}
+
+/**
+ * Starts ARGV on the host at once, so its session and process start while the local side is still
+ * getting ready. If the caller then gives up, `abandon` ends the command's input before any byte
+ * went in: `docker load`/`docker import` fail on an empty archive and leave nothing behind.
+ */
+export function startRemote(client: Client, argv: string[], host: string): { channel: Promise<ClientChannel>; abandon(): void } {
+  const channel = openExec(client, argv).catch((error: unknown) => {
+    throw new WharfError({ code: 'unreachable', object: `SSH host ${host}`, cause: `could not start ${argv.slice(0, 2).join(' ')}: ${messageOf(error)}`, remedy: 'Check the connection and try again', inner: error });
+  });
+  channel.catch(() => undefined); // reported where it is awaited
+  return {
+    channel,
+    abandon: () => void channel.then((opened) => opened.end(), () => undefined),
+  };
+}
+
 /** Runs ARGV on the host with the tail as its stdin; resolves with the exit status. */
-export async function pumpToRemote(client: Client, argv: string[], options: PumpOptions): Promise<RemoteExit & { cancelled: boolean; localError?: unknown }> {
-  const channel: ClientChannel = await openExec(client, argv);
+export async function pumpToRemote(client: Client, argv: string[], options: PumpOptions): Promise<PumpResult> {
+  const channel: ClientChannel = options.channel ?? (await openExec(client, argv));
   const { source, tail, signal } = options;
   let cancelled = false;
   let localError: unknown;
   let stdout = '';
   let stderr = '';
+  let wireBytes = 0;
   channel.on('data', (chunk: Buffer) => {
     if (stdout.length < CAP) stdout += chunk.toString('utf8');
   });
@@ -101,12 +130,17 @@ export async function pumpToRemote(client: Client, argv: string[], options: Pump
       if (killTimer) clearTimeout(killTimer);
       // The remote side went away early (failed load, dropped link): stop reading locally.
       if (!source.destroyed && !source.readableEnded) source.destroy();
-      resolve({ code: exit?.code ?? null, signal: exit?.signal, stdout, stderr, cancelled, localError });
+      resolve({ code: exit?.code ?? null, signal: exit?.signal, stdout, stderr, cancelled, localError, wireBytes });
     });
     channel.on('error', (error: Error) => {
       localError ??= new WharfError({ code: 'interrupted', object: 'SSH channel', cause: messageOf(error), inner: error });
     });
     tail.pipe(channel);
+    // Added in the same tick as the pipe, so it sees every chunk the channel gets (no extra stage).
+    tail.on('data', (chunk: Buffer) => {
+      wireBytes += chunk.length;
+      options.onWire?.();
+    });
   });
 }
 

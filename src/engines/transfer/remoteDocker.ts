@@ -54,12 +54,22 @@ export async function remoteDocker(client: Client, host: string, args: string[],
   return result;
 }
 
-/** The image id of REF on the host, or undefined when the host has no such image. */
-export async function remoteImageId(client: Client, host: string, ref: string): Promise<string | undefined> {
-  const result = await execCapture(client, ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]);
-  if (result.code === 0) return result.stdout.trim() || undefined;
-  if (/no such (image|object)/i.test(result.stderr)) return undefined;
-  throw remoteDockerError({ host, action: 'docker image inspect', code: result.code, stderr: result.stderr });
+/**
+ * The tags of image ID on the host, or undefined when the host has no such image: one remote call
+ * answers both "is it there" and "does it carry the tag" (each call starts a session and a docker CLI).
+ */
+export async function remoteImageTags(client: Client, host: string, id: string): Promise<string[] | undefined> {
+  const result = await execCapture(client, ['docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id]);
+  if (result.code !== 0) {
+    if (/no such (image|object)/i.test(result.stderr)) return undefined;
+    throw remoteDockerError({ host, action: 'docker image inspect', code: result.code, stderr: result.stderr });
+  }
+  try {
+    const tags = JSON.parse(result.stdout.trim() || 'null') as unknown;
+    return Array.isArray(tags) ? tags.filter((tag): tag is string => typeof tag === 'string') : [];
+  } catch {
+    throw new WharfError({ code: 'failed', object: `docker on ${host}`, cause: `unexpected output from docker image inspect: ${result.stdout.slice(0, 80)}`, remedy: 'See the log for the full output' });
+  }
 }
 
 /** Every image's RootFS layer list on the host, in batches to keep command lines short. */

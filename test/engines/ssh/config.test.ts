@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveSshTarget } from '../../../src/engines/ssh/config';
 import { commandLine, shellQuote } from '../../../src/engines/ssh/exec';
+import { parseProxyJump } from '../../../src/engines/ssh/jump';
 
 describe('ssh config', () => {
   let dir: string;
@@ -18,6 +19,8 @@ describe('ssh config', () => {
         'Host prod-* !prod-db',
         '  User deploy',
         '  IdentityFile ~/.ssh/prod',
+        'Host direct-*',
+        '  ProxyJump none',
         'Host prod-web',
         '  HostName 10.1.0.7',
         '  Port 2200',
@@ -50,6 +53,19 @@ describe('ssh config', () => {
   it('takes user and port from an ssh:// URL over the config', async () => {
     const target = await resolveSshTarget('ssh://ops@prod-web:2022', { configFile, env: { USER: 'me' } });
     assert.deepEqual([target.user, target.host, target.port], ['ops', '10.1.0.7', 2022]);
+  });
+
+  it('reads ProxyJump none as a direct connection, and records the config file for the jump hosts', async () => {
+    const target = await resolveSshTarget('direct-db', { configFile, env: { USER: 'me' } });
+    assert.equal(target.proxyJump, undefined);
+    assert.equal(target.configFile, configFile);
+  });
+
+  it('splits a ProxyJump chain into hops, a port turning the hop into a URL', () => {
+    assert.deepEqual(parseProxyJump('bastion', 'x'), ['bastion']);
+    assert.deepEqual(parseProxyJump('ops@a:2222, b ,ssh://c:22', 'x'), ['ssh://ops@a:2222', 'b', 'ssh://c:22']);
+    assert.deepEqual(parseProxyJump('none', 'x'), []);
+    assert.throws(() => parseProxyJump('a b', 'x'), /ProxyJump hop "a b" is not \[user@\]host\[:port\]/);
   });
 
   it('quotes every argument for the remote shell', () => {

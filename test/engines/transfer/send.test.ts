@@ -132,7 +132,14 @@ describe('send an image to an SSH host', () => {
     assert.deepEqual(afterIds, before, 'the host has the same images as before');
     // docker load unpacks into <data-root>/tmp and removes it on failure.
     const tmp = path.join(path.dirname(t.lab.docker.remote.socket), 'data', 'tmp');
-    const leftovers = (await readdir(tmp).catch(() => [] as string[])).filter((name) => name.startsWith('docker-import'));
+    // The engine removes it after it answered the CLI, and another load on the shared host may have one
+    // for a moment: wait for the folder to empty rather than read it once.
+    let leftovers: string[] = [];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      leftovers = (await readdir(tmp).catch(() => [] as string[])).filter((name) => name.startsWith('docker-import'));
+      if (leftovers.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     assert.deepEqual(leftovers, [], 'no temporary folder left by docker load');
     // The connection still works for the next send.
     const again = await sendImage({ docker: t.docker, ssh: host.client, host: host.name, image: BASE });
