@@ -2,8 +2,9 @@
  * Deduplicated sync against the book's bup path, plain save | gzip and the zstd --patch-from floor.
  * Image pairs are built here: busybox-based (always) and Debian bookworm minbase rootfs made with
  * debootstrap (when cached under .wharf-lab/cache/dedup, or WHARF_BENCH_DEBIAN=1 to make them).
- * Version 1 is on the host; we measure sending version 2. Bytes are counted on the link itself
- * (tx_bytes of the host side of the lab's veth), the same meter for every peer.
+ * Version 1 is on the host; we measure sending version 2. Bytes are what each peer's SSH client
+ * sends, counted by one relay in front of the lab's sshd (test/engines/dedup/meter.ts): the same
+ * meter for every peer, blind to other traffic to the lab's host (the veth's counters are not).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
@@ -14,18 +15,17 @@ import { DEFAULT_CHUNKER, chunkStream, describeParams } from '../../src/engines/
 import { syncImage, type SyncFigures } from '../../src/engines/dedup/sync';
 import { formatBytes } from '../../src/engines/dedup/pool';
 import { ensureLab, setSlowLink, type LabEndpoints } from '../lab/lab';
-import { VETH_HOST } from '../lab/netns';
 import { buildPair, removeImages } from '../engines/dedup/images';
+import { startMeter, type Meter } from '../engines/dedup/meter';
 import { execFileAsync, median } from './support';
 
 const RUNS = Number(process.env.WHARF_BENCH_RUNS ?? 3);
 const sh = (script: string) => execFileAsync('sh', ['-c', script], { maxBuffer: 64 << 20 });
-const txBytes = async () => Number((await fs.readFile(`/sys/class/net/${VETH_HOST}/statistics/tx_bytes`, 'utf8')).trim());
-async function linkBytes(work: () => Promise<unknown>): Promise<{ bytes: number; ms: number }> {
-  const before = await txBytes();
+async function linkBytes(meter: Meter, work: () => Promise<unknown>): Promise<{ bytes: number; ms: number }> {
+  const before = await meter.sent();
   const started = Date.now();
   await work();
-  return { bytes: (await txBytes()) - before, ms: Date.now() - started };
+  return { bytes: (await meter.sent()) - before, ms: Date.now() - started };
 }
 
 interface Row {
@@ -35,9 +35,10 @@ interface Row {
   command?: string;
 }
 
-async function pairBench(lab: LabEndpoints, name: string, v1: string, v2: string, work: string, rows: Row[], slow: boolean): Promise<void> {
+async function pairBench(lab: LabEndpoints, meter: Meter, name: string, v1: string, v2: string, work: string, rows: Row[], slow: boolean): Promise<void> {
   const local = lab.docker.local.host;
   const ssh = `ssh -F ${lab.ssh.configFile} ${lab.ssh.alias}`;
+  const metered = `ssh -F ${meter.configFile} ${meter.alias}`;
   const docker = new Docker({ socketPath: lab.docker.local.socket });
   const remoteDrop = (refs: string[]) => removeImages(lab.docker.remote.host, refs);
   const tar1 = path.join(work, `${name}-v1.tar`);
@@ -76,14 +77,14 @@ async function pairBench(lab: LabEndpoints, name: string, v1: string, v2: string
     const poolDir = path.join(work, `wharf-pool-${name}-${i}`);
     const remoteDir = path.join(work, `wharf-remote-${name}-${i}`);
     await remoteDrop([v2, v1]);
-    const options = { docker, poolDir, host: lab.ssh.alias, sshConfigFile: lab.ssh.configFile, remote: { dir: remoteDir } };
+    const options = { docker, poolDir, host: meter.alias, sshConfigFile: meter.configFile, remote: { dir: remoteDir } };
     await syncImage(v1, options);
     await syncImage(v2, { ...options, verifyAll: false }).then(() => remoteDrop([v2])); // warm local pool for v2
     await fs.rm(remoteDir, { recursive: true, force: true });
     await remoteDrop([v1]);
     await syncImage(v1, options);
     let figures: SyncFigures | undefined;
-    const measured = await linkBytes(async () => (figures = await syncImage(v2, options)));
+    const measured = await linkBytes(meter, async () => (figures = await syncImage(v2, options)));
     wharf.push({ ...measured, figures });
     await fs.rm(remoteDir, { recursive: true, force: true });
   }
@@ -93,8 +94,10 @@ async function pairBench(lab: LabEndpoints, name: string, v1: string, v2: string
   const bupLocal = path.join(work, `bup-${name}`);
   const bupRemote = path.join(work, `bup-remote-${name}`);
   const bupSplit = (ref: string) => `BUP_DIR=${bupLocal} sh -c 'docker -H ${local} save ${ref} | bup split -n ${ref.replace(/[:/]/g, '_')}'`;
-  const rsync = `rsync -a --delete -e 'ssh -F ${lab.ssh.configFile}' ${bupLocal}/ ${lab.ssh.alias}:${bupRemote}/`;
-  const join = (ref: string) => `${ssh} "BUP_DIR=${bupRemote} bup join ${ref.replace(/[:/]/g, '_')} | docker load"`;
+  const rsyncVia = (config: string, alias: string) => `rsync -a --delete -e 'ssh -F ${config}' ${bupLocal}/ ${alias}:${bupRemote}/`;
+  const joinVia = (client: string, ref: string) => `${client} "BUP_DIR=${bupRemote} bup join ${ref.replace(/[:/]/g, '_')} | docker load"`;
+  const rsync = rsyncVia(lab.ssh.configFile, lab.ssh.alias);
+  const join = (ref: string) => joinVia(ssh, ref);
   for (let i = 0; i < RUNS; i++) {
     await fs.rm(bupLocal, { recursive: true, force: true });
     await fs.rm(bupRemote, { recursive: true, force: true });
@@ -102,14 +105,14 @@ async function pairBench(lab: LabEndpoints, name: string, v1: string, v2: string
     await sh(`BUP_DIR=${bupLocal} bup init -r '' >/dev/null 2>&1 || BUP_DIR=${bupLocal} bup init >/dev/null`);
     await sh(`${bupSplit(v1)} && ${rsync} && ${join(v1)}`);
     await sh(bupSplit(v2));
-    bupRuns.push(await linkBytes(() => sh(`${rsync} && ${join(v2)}`)));
+    bupRuns.push(await linkBytes(meter, () => sh(`${rsyncVia(meter.configFile, meter.alias)} && ${joinVia(metered, v2)}`)));
   }
 
   const wBytes = median(wharf.map((r) => r.bytes));
   const bBytes = median(bupRuns.map((r) => r.bytes));
   const f = wharf[wharf.length - 1].figures;
   rows.push({ what: `${name}: v2 on the link, Wharf`, value: `${formatBytes(wBytes)} (${f?.chunksSent}/${f?.chunksTotal} chunks sent, payload ${formatBytes(f?.wireBytes ?? 0)})`, ratio: `${(wBytes / bBytes).toFixed(2)}× bup (≤ 0.9), ${(wBytes / gz).toFixed(3)}× save|gzip (≤ 0.35)`, command: `wharf sync ${v2} ${lab.ssh.alias}` });
-  rows.push({ what: `${name}: v2 on the link, bup + rsync`, value: formatBytes(bBytes), ratio: `${(bBytes / gz).toFixed(3)}× save|gzip`, command: `${bupSplit(v2)}; ${rsync}; ${join(v2)}` });
+  rows.push({ what: `${name}: v2 on the link, bup + rsync`, value: formatBytes(bBytes), ratio: `${(bBytes / gz).toFixed(3)}× save|gzip`, command: `${bupSplit(v2)}; ${rsyncVia(meter.configFile, meter.alias)}; ${joinVia(metered, v2)}` });
   rows.push({ what: `${name}: docker save v2 | gzip`, value: formatBytes(gz), command: `docker save ${v2} | gzip` });
   rows.push({ what: `${name}: floor, zstd --patch-from`, value: formatBytes(floor), ratio: `Wharf = ${(wBytes / floor).toFixed(1)}× floor, bup = ${(bBytes / floor).toFixed(1)}× floor`, command: `zstd -19 --long=27 --patch-from=v1.tar v2.tar` });
 
@@ -178,6 +181,7 @@ async function pairBench(lab: LabEndpoints, name: string, v1: string, v2: string
 }
 
 async function debianPair(lab: LabEndpoints, cache: string): Promise<[string, string] | undefined> {
+  if (process.env.WHARF_BENCH_DEBIAN === '0') return undefined;
   const r1 = path.join(cache, 'rootfs-v1');
   const r2 = path.join(cache, 'rootfs-v2');
   if (!existsSync(path.join(r1, 'etc', 'debian_version')) || !existsSync(path.join(r2, 'etc', 'debian_version'))) {
@@ -207,25 +211,30 @@ async function main(): Promise<void> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'wharf-dedup-bench-'));
   const rows: Row[] = [];
   const made: string[] = [];
+  const meter = await startMeter(lab.ssh, work);
   try {
     const id = randomBytes(3).toString('hex');
     const b1 = `wharf-bench-busybox-${id}:1`;
     const b2 = `wharf-bench-busybox-${id}:2`;
     made.push(b1, b2);
     await buildPair(lab.docker.local.host, lab.images.busybox, b1, b2, { baseBytes: 4 << 20, appBytes: 256 << 10 });
-    await pairBench(lab, 'busybox', b1, b2, work, rows, true);
+    await pairBench(lab, meter, 'busybox', b1, b2, work, rows, true);
     const debian = await debianPair(lab, path.join(lab.root, 'cache', 'dedup'));
     if (debian) {
       made.push(...debian, 'wharf-bench-debian-base:1', 'wharf-bench-debian-base:2');
-      await pairBench(lab, 'debian', debian[0], debian[1], work, rows, process.env.WHARF_BENCH_SLOW_DEBIAN === '1');
+      await pairBench(lab, meter, 'debian', debian[0], debian[1], work, rows, process.env.WHARF_BENCH_SLOW_DEBIAN === '1');
     } else rows.push({ what: 'debian pair', value: 'skipped: no cached rootfs (WHARF_BENCH_DEBIAN=1 makes them with debootstrap)' });
   } finally {
     await removeImages(lab.docker.local.host, made);
     await removeImages(lab.docker.remote.host, made);
+    meter.close();
     await fs.rm(work, { recursive: true, force: true });
   }
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${os.platform()} ${os.release()}, node ${process.version}; median of ${RUNS} runs`);
-  console.log(`chunking: ${describeParams(DEFAULT_CHUNKER)}; chunks gzip -6, wire stream gzip -1 around a tar of the missing members`);
+  console.log(`chunking: ${describeParams(DEFAULT_CHUNKER)}; pool chunks gzip -6 each`);
+  console.log('chunking parameters, why: on the Debian pair v2\'s missing chunks gzip\'d were 3.23 / 4.80 / 7.13 / 11.22 MB at avg 4 / 8 / 16 / 32 KiB; 8 KiB keeps most of the dedup with half the files of 4 KiB (file creation dominates a first sync here)');
+  console.log('wire: one gzip -6 stream over a tar of the missing chunks (raw) and of references into the recipes the host holds; past 32 MiB of missing data, the pool\'s gzip members as they are');
+  console.log('bytes: what each SSH client sent, counted by one relay in front of the host\'s sshd (same meter for every peer)');
   for (const row of rows) {
     console.log(`${row.what.padEnd(52)} ${row.value}${row.ratio ? `  [${row.ratio}]` : ''}`);
     if (row.command) console.log(`${''.padEnd(52)} $ ${row.command}`);

@@ -8,10 +8,10 @@
  * bytes of v2 not in v1 after gzip, plus 65 B of name per chunk (README "Deduplicated sync"):
  *   avg 4 KiB: 3.23 MB in 42.8k chunks; avg 8 KiB (min 2, max 32 or 64): 4.80 MB in 21.2k;
  *   avg 16 KiB: 7.13 MB in 10.5k; avg 32 KiB: 11.22 MB in 5.2k.
- * Chosen: min 2 KiB / avg 8 KiB / max 64 KiB. Halving to 4 KiB saves ~1.6 MB of chunks but doubles
- * the recipe every sync sends (~35 B per chunk gzipped: +0.75 MB here), the files on both sides
- * and the per-chunk costs; 16 KiB and up lose half the dedup. Max 64 vs 32 KiB made no difference
- * in bytes and cuts long zero runs into fewer chunks.
+ * Chosen: min 2 KiB / avg 8 KiB / max 64 KiB. Halving to 4 KiB saves ~1.6 MB of chunks (recipes
+ * travel as references, not ~35 B per chunk, so that no longer costs) but doubles the files on both
+ * sides, the main cost of a first sync here; 16 KiB and up lose half the dedup. Max 64 vs 32 KiB
+ * made no difference in bytes and cuts long zero runs into fewer chunks.
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
