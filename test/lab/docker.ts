@@ -51,7 +51,13 @@ export function engineDir(root: string, which: EngineName): string {
   return path.join(root, `docker-${which}`);
 }
 
-export async function startEngine(root: string, which: EngineName): Promise<Engine> {
+/** A tcp:// listener with `--tlsverify` beside the unix socket (the local engine). */
+export interface EngineTlsListener {
+  port: number;
+  server: { ca: string; cert: string; key: string };
+}
+
+export async function startEngine(root: string, which: EngineName, tls?: EngineTlsListener): Promise<Engine> {
   const dir = engineDir(root, which);
   const socket = path.join(dir, 'docker.sock');
   const exec = path.join(dir, 'exec');
@@ -77,6 +83,7 @@ export async function startEngine(root: string, which: EngineName): Promise<Engi
     '--containerd-plugins-namespace', `wharf-lab-${which}-plugins`,
     '--shutdown-timeout', '5',
   ];
+  if (tls) args.push('--host', `tcp://127.0.0.1:${tls.port}`, '--tlsverify', '--tlscacert', tls.server.ca, '--tlscert', tls.server.cert, '--tlskey', tls.server.key);
   // Remote: no bridge, no iptables (the namespace has no outside network anyway).
   args.push(...(which === 'local' ? [`--bridge=${BRIDGE}`] : ['--bridge=none', '--iptables=false']));
   const spec =
@@ -90,9 +97,10 @@ export async function startEngine(root: string, which: EngineName): Promise<Engi
 }
 
 /** Does the engine at this DOCKER_HOST answer? (unix sockets pinged directly; others via the CLI) */
-export async function engineAnswers(host: string): Promise<boolean> {
+export async function engineAnswers(host: string, certPath?: string): Promise<boolean> {
   if (host.startsWith('unix://')) return httpOk({ socketPath: host.slice('unix://'.length), path: '/_ping' });
-  const r = await run(dockerBinary(), ['-H', host, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 15_000 }).catch(() => undefined);
+  const tlsFlags = certPath ? ['--tlsverify', '--tlscacert', path.join(certPath, 'ca.pem'), '--tlscert', path.join(certPath, 'cert.pem'), '--tlskey', path.join(certPath, 'key.pem')] : [];
+  const r = await run(dockerBinary(), [...tlsFlags, '-H', host, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 15_000 }).catch(() => undefined);
   return r?.code === 0;
 }
 

@@ -25,7 +25,15 @@ export interface LabEndpoints {
   startMs: number;
   docker: {
     /** external = the user's own engine: tests must refuse to run against it */
-    local: { host: string; socket: string; external: boolean; bridge?: string; pid?: number };
+    local: {
+      host: string;
+      socket: string;
+      external: boolean;
+      bridge?: string;
+      pid?: number;
+      /** The same engine over tcp:// with dockerd --tlsverify (the lab's own engine only). */
+      tls?: { host: string; certPath: string; otherCaPath: string };
+    };
     /** for test oracles only; Wharf reaches this engine over SSH */
     remote: { host: string; socket: string; netns: string; pid: number };
   };

@@ -4,6 +4,7 @@
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BRIDGE, createBridge, dockerCli, engineAnswers, enginePart, removeBridge, startEngine } from './docker';
+import { engineTls } from './tls';
 import { endpointsFile, LabEndpoints, lastEndpointsFile, readEndpointsFile, writeEndpointsFile } from './endpoints';
 import { LabError, errorText } from './errors';
 import { ETCD_NAMES, ETCD_TOKEN, etcdPart, memberHealthy, startCluster } from './etcd';
@@ -85,6 +86,8 @@ export async function labReport(e: LabEndpoints): Promise<PartCheck[]> {
   const checks: [string, Promise<boolean>][] = [
     [enginePart('local'), engineAnswers(e.docker.local.host)],
     [enginePart('remote'), engineAnswers(e.docker.remote.host)],
+    // The lab's own engine also listens with TLS; a lab started before that existed is restarted.
+    ...(e.docker.local.external ? [] : [[`${enginePart('local')}-tls`, e.docker.local.tls ? engineAnswers(e.docker.local.tls.host, e.docker.local.tls.certPath) : Promise.resolve(false)] as [string, Promise<boolean>]]),
     [registryPart('test'), httpOk({ url: `${e.registries.test.url}/v2/` })],
     [registryPart('stage'), httpOk({ url: `${e.registries.stage.url}/v2/` })],
     ...e.etcd.members.map((m): [string, Promise<boolean>] => [etcdPart(m.name), memberHealthy(m.clientUrl)]),
@@ -179,13 +182,14 @@ async function startFresh(root: string, opts: StartOptions, previous: LabEndpoin
     'registry-test': portOf(previous?.registries.test.url),
     'registry-stage': portOf(previous?.registries.stage.url),
     nginx: portOf(previous?.nginx.url),
+    'docker-tls': portOf(previous?.docker.local.tls?.host.replace('tcp://', 'http://')),
   };
   previous?.etcd.members.forEach((m) => {
     preferred[`${m.name}-client`] = portOf(m.clientUrl);
     preferred[`${m.name}-peer`] = portOf(m.peerUrl);
   });
   const ports = await pickPorts(
-    ['registry-test', 'registry-stage', 'nginx', ...ETCD_NAMES.flatMap((n) => [`${n}-client`, `${n}-peer`])],
+    ['registry-test', 'registry-stage', 'nginx', 'docker-tls', ...ETCD_NAMES.flatMap((n) => [`${n}-client`, `${n}-peer`])],
     preferred,
   );
 
@@ -198,10 +202,11 @@ async function startFresh(root: string, opts: StartOptions, previous: LabEndpoin
   await createNetns(root);
   if (opts.slowLink) await setSlowLink(opts.slowLink);
 
+  const tls = external ? undefined : await engineTls(path.join(root, 'docker-local', 'tls'));
   log('starting engines, sshd, registries, etcd, nginx');
   const remoteSocket = path.join(root, 'docker-remote', 'docker.sock');
   const [local, remote, test, stage, members, nginx, ssh] = await allSettled([
-    external ? Promise.resolve(undefined) : startEngine(root, 'local'),
+    external ? Promise.resolve(undefined) : startEngine(root, 'local', tls && { port: ports['docker-tls'], server: tls.server }),
     startEngine(root, 'remote'),
     startRegistry(root, 'test', ports['registry-test']),
     startRegistry(root, 'stage', ports['registry-stage']),
@@ -230,7 +235,7 @@ async function startFresh(root: string, opts: StartOptions, previous: LabEndpoin
     startMs: Date.now() - t0,
     docker: {
       local: local
-        ? { host: local.host, socket: local.socket, external: false, bridge: BRIDGE, pid: local.pid }
+        ? { host: local.host, socket: local.socket, external: false, bridge: BRIDGE, pid: local.pid, tls: tls && { host: `tcp://127.0.0.1:${ports['docker-tls']}`, certPath: tls.clientDir, otherCaPath: tls.otherCaDir } }
         : { host: opts.dockerHost as string, socket: opts.dockerHost?.startsWith('unix://') ? opts.dockerHost.slice(7) : '', external: true },
       remote: { host: remote.host, socket: remote.socket, netns: NETNS, pid: remote.pid },
     },
