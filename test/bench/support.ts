@@ -18,14 +18,7 @@ export function median(values: number[]): number {
 
 /** Runs `work` `runs` times (after `setup` each time, untimed) and returns every duration in ms. */
 export async function timeRuns(runs: number, work: () => Promise<unknown>, setup?: () => Promise<unknown>): Promise<number[]> {
-  const durations: number[] = [];
-  for (let index = 0; index < runs; index++) {
-    if (setup) await setup();
-    const started = performance.now();
-    await work();
-    durations.push(performance.now() - started);
-  }
-  return durations;
+  return (await timeInterleaved(runs, [{ work, setup }]))[0];
 }
 
 /**

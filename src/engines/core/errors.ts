@@ -101,7 +101,7 @@ export function fromNetworkError(error: unknown, object: string, remedy: string)
  * TLS failures in the user's terms, from Node's codes (OpenSSL's verify results and alerts). The
  * way out names the files Docker and registries read their certificates from.
  */
-export function tlsCause(error: unknown): { cause: string; remedy: string } | undefined {
+function tlsCause(error: unknown): { cause: string; remedy: string } | undefined {
   const code = String((error as { code?: unknown } | undefined)?.code ?? '');
   const message = messageOf(error);
   const untrusted = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE'];

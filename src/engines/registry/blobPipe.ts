@@ -40,6 +40,8 @@ interface Head {
 export async function pipeBlob(options: PipeOptions): Promise<Response | 'fallback'> {
   const { source, target, size, signal } = options;
   if (source.url.protocol !== 'http:' || target.url.protocol !== 'http:' || !(size > 0)) return 'fallback';
+  const cancelled = () => new WharfError({ code: 'cancelled', object: options.object, cause: 'copy blob: cancelled by the user' });
+  if (signal?.aborted) throw cancelled();
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(BUFFER_SIZE));
   let waitingForBuffer = false;
   let onChunk: (chunk: Buffer, buffer: Buffer) => boolean = () => true;
@@ -62,11 +64,6 @@ export async function pipeBlob(options: PipeOptions): Promise<Response | 'fallba
     down.destroy();
     up?.destroy();
   };
-  const cancelled = () => new WharfError({ code: 'cancelled', object: options.object, cause: 'copy blob: cancelled by the user' });
-  if (signal?.aborted) {
-    down.destroy();
-    throw cancelled();
-  }
 
   // 1. The source's head: anything but a plain 200 of the expected length goes the general way.
   let onHeadAbort = () => undefined as void;

@@ -328,7 +328,6 @@ export class RegistryClient {
     const object = this.object(repository, blob.digest);
     const sourceUrl = new URL(`/v2/${sourceRepository}/blobs/${blob.digest}`, source.baseUrl);
     const targetUrl = new URL(location, this.baseUrl);
-    if (sourceUrl.protocol !== 'http:' || targetUrl.protocol !== 'http:') return false;
     targetUrl.searchParams.set('digest', blob.digest);
     const headers = async (client: RegistryClient, scopes: string[]) => {
       const authorization = await client.auth.authorize(scopes, options.signal);

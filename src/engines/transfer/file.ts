@@ -21,8 +21,6 @@ import { remoteDockerError } from './remoteDocker';
 import { inspectLocalImage, saveStream } from './send';
 import { TarFilter } from './tarStream';
 
-export { parseLoaded } from './arrival';
-
 export const isGzipName = (file: string) => /\.(tar\.gz|tgz)$/i.test(file);
 
 export interface SaveFileOptions extends WorkOptions {
