@@ -1,16 +1,18 @@
 /**
  * The remote pool, driven over one ssh2 connection: each step is a fixed script from hostScripts.ts
  * run as `sh -c SCRIPT wharf-dedup POOL ARG` (argv, quoted by exec.ts), fed only on stdin.
- * A sync takes two sessions: `prepare` (tools, leftovers, what the host holds) and `sync` (the
- * stream, with the load running on the host while it arrives). Repairs use store, verify and load.
+ * A sync takes two sessions: `prepare` (tools, leftovers, what the host holds, the plans of the
+ * recipes we share) and `sync` (the stream, with the load running on the host while it arrives).
+ * Damaged segments are found with `verify` and dropped with `remove` before a second stream.
  */
 import { createHash } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
 import { WharfError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { openExec } from '../ssh/exec';
-import { LOAD, PREPARE, PULL, REMOVE, REQUIRED_TOOLS, STORE, SUMS, SYNC } from './hostScripts';
-import { HEX64, type Pool } from './pool';
+import { PREPARE, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
+import type { OrphanSegment } from './hostPlan';
+import { HEX64 } from './pool';
 import { TarReader } from './tarReader';
 import { WireWriter } from './wireWriter';
 
@@ -19,11 +21,11 @@ export { REQUIRED_TOOLS };
 const WHY: Record<string, string> = {
   cat: 'joins the chunks back into the image archive',
   gzip: 'unpacks the chunk stream (it travels gzip-compressed)',
-  tar: 'receives the missing chunks in one stream',
+  tar: 'receives the segments and cuts the chunks back out of them',
   docker: 'loads the rebuilt image',
   mkdir: 'creates the pool folder',
-  mv: 'moves received chunks into the pool',
-  rm: 'drops damaged chunks',
+  mv: 'moves received segments into the pool',
+  rm: 'drops damaged segments',
 };
 
 export interface RemotePoolOptions {
@@ -45,19 +47,23 @@ export interface ScriptResult {
 }
 
 export interface Prepared {
-  /** Chunks an interrupted sync left on the host outside any recipe. */
-  orphans: Set<string>;
-  /** Fingerprints of the recipes the host holds (all their chunks arrived). */
+  /** Segments an interrupted sync left on the host outside any plan, with their chunk lists. */
+  orphans: OrphanSegment[];
+  /** Fingerprints of the recipes the host holds (every segment of their plans arrived). */
   recipes: Set<string>;
+  /** The plans of the asked-for fingerprints the host holds. */
+  plans: Map<string, string>;
   /** The id the host's engine gives the image, if it has it. */
   imageId?: string;
   dir: string;
 }
 
 export interface StreamResult {
-  /** Chunks the host lacked although they were referenced. */
+  /** Segments the host lacked although the plan named them. */
   missing: string[];
-  /** The host's recipe was stored under this fingerprint (the stream was whole). */
+  /** Segments tar could not read members from (damaged). */
+  unreadable: string[];
+  /** The host's plan was stored under this fingerprint (the stream was whole). */
   stored?: string;
   loaded: boolean;
   id?: string;
@@ -143,9 +149,12 @@ export class RemotePool {
     }
   }
 
-  /** Checks the tools, creates the pool, keeps what dead syncs left, and says what the host holds. */
-  async prepare(image: string, work: WorkOptions = {}): Promise<Prepared> {
-    const result = await this.run(PREPARE, undefined, work, [image]);
+  /**
+   * Checks the tools, creates the pool, keeps what dead syncs left, and says what the host holds,
+   * with the plans of `candidates` (fingerprints of recipes we could build on) when it has them.
+   */
+  async prepare(image: string, candidates: string[] = [], work: WorkOptions = {}): Promise<Prepared> {
+    const result = await this.run(PREPARE, lines(candidates), work, [image]);
     const missing = /^missing:(.*)$/m.exec(result.stdout);
     if (missing) {
       const tools = missing[1].trim().split(/\s+/);
@@ -158,9 +167,29 @@ export class RemotePool {
     }
     if (result.code !== 0) throw this.failure('preparing the pool', result);
     this.sha256sum = /^sha256sum:yes$/m.test(result.stdout);
-    const names = (prefix: string) => new Set([...result.stdout.matchAll(new RegExp(`^${prefix}:([0-9a-f]{64})$`, 'gm'))].map((match) => match[1]));
-    const imageId = /^image:(sha256:[0-9a-f]{64})$/m.exec(result.stdout)?.[1];
-    return { orphans: names('have'), recipes: names('recipe'), imageId, dir: /^pool:(.*)$/m.exec(result.stdout)?.[1] ?? '' };
+    const prepared: Prepared = { orphans: [], recipes: new Set(), plans: new Map(), dir: '' };
+    // Sections: `plan:<fp>` and `orphan:<seg>` are followed by their lines.
+    const plans = new Map<string, string[]>();
+    let plan: string[] | undefined;
+    let orphan: OrphanSegment | undefined;
+    for (const line of result.stdout.split('\n')) {
+      const marker = /^(recipe|plan|orphan|image|pool|sha256sum):(.*)$/.exec(line);
+      if (!marker) {
+        if (plan && line) plan.push(`${line}\n`);
+        else if (orphan && HEX64.test(line)) orphan.hashes.push(line);
+        continue;
+      }
+      plan = undefined;
+      orphan = undefined;
+      const [, kind, value] = marker;
+      if (kind === 'recipe' && HEX64.test(value)) prepared.recipes.add(value);
+      else if (kind === 'plan' && HEX64.test(value)) plans.set(value, (plan = []));
+      else if (kind === 'orphan' && HEX64.test(value)) prepared.orphans.push((orphan = { seg: value, hashes: [] }));
+      else if (kind === 'image' && /^sha256:[0-9a-f]{64}$/.test(value)) prepared.imageId = value;
+      else if (kind === 'pool') prepared.dir = value;
+    }
+    for (const [fingerprint, text] of plans) prepared.plans.set(fingerprint, text.join(''));
+    return prepared;
   }
 
   get hasSha256sum(): boolean {
@@ -173,35 +202,17 @@ export class RemotePool {
    */
   async sync(image: string, level: number, produce: (writer: WireWriter) => Promise<void>, work: WorkOptions = {}): Promise<StreamResult> {
     const result = await this.run(SYNC, (channel) => this.write(channel, level, produce), work, [image]);
-    const missing = [...new Set([...result.stdout.matchAll(/^missing:([0-9a-f]{64})$/gm)].map((match) => match[1]))];
+    const named = (kind: string) => [...new Set([...result.stdout.matchAll(new RegExp(`^${kind}:([0-9a-f]{64})$`, 'gm'))].map((match) => match[1]))];
     const load = /^load:(\d+)$/m.exec(result.stdout);
     const tar = /^tar:(\d*) bad:(\d+)/m.exec(result.stdout);
     const id = /^id:(sha256:[0-9a-f]{64})$/m.exec(result.stdout)?.[1];
-    const output = (result.stdout.split('\n').filter((line) => !/^(missing|id|load|tar|recipe):/.test(line)).join('\n') + result.stderr).trim();
+    const output = (result.stdout.split('\n').filter((line) => !/^(missing|tarfail|id|load|tar|recipe):/.test(line)).join('\n') + result.stderr).trim();
     let failure: WharfError | undefined;
     if (result.code !== 0 || !tar || tar[1] !== '0') failure = this.failure('receiving the stream', result);
-    else if (/^bad(ref|op)/m.test(result.stdout)) {
-      failure = new WharfError({ code: 'failed', object: `pool on ${this.host}`, cause: `a chunk reference did not resolve (${/^bad.*$/m.exec(result.stdout)?.[0]})`, remedy: 'Sync again; the host\'s recipe list is read anew each time' });
+    else if (/^badop/m.test(result.stdout)) {
+      failure = new WharfError({ code: 'failed', object: `pool on ${this.host}`, cause: 'the host could not read a plan line', remedy: 'Sync again; the plans are read anew each time' });
     }
-    return { missing, stored: /^recipe:([0-9a-f]{64})$/m.exec(result.stdout)?.[1], loaded: load?.[1] === '0', id, output, bytes: result.bytesIn, failure };
-  }
-
-  /** Sends raw chunks to be kept (a repair); nothing is loaded. */
-  async store(pool: Pool, hashes: string[], level: number, work: WorkOptions & { onSent?: (chunks: number, bytes: number) => void } = {}): Promise<{ bytes: number }> {
-    const result = await this.run(
-      STORE,
-      (channel) =>
-        this.write(channel, level, async (writer) => {
-          for (const hash of hashes) {
-            if (work.signal?.aborted || writer.closed) break;
-            await writer.member(hash, await pool.readRaw(hash));
-            work.onSent?.(writer.count, writer.bytes);
-          }
-        }),
-      work,
-    );
-    if (result.code !== 0 || !/^tar:0 /m.test(result.stdout)) throw this.failure('receiving chunks', result);
-    return { bytes: result.bytesIn };
+    return { missing: named('missing'), unreadable: named('tarfail'), stored: /^recipe:([0-9a-f]{64})$/m.exec(result.stdout)?.[1], loaded: load?.[1] === '0', id, output, bytes: result.bytesIn, failure };
   }
 
   private async write(channel: ClientChannel, level: number, produce: (writer: WireWriter) => Promise<void>): Promise<void> {
@@ -214,19 +225,12 @@ export class RemotePool {
     }
   }
 
-  /** Rebuilds the archive from the host's recipe and loads it; returns the id of `image` after. */
-  async load(fingerprint: string, image: string, work: WorkOptions = {}): Promise<{ ok: boolean; id?: string; output: string }> {
-    const result = await this.run(LOAD, undefined, work, [fingerprint, image]);
-    const ok = result.code === 0 && /^load:0$/m.test(result.stdout) && !/wharf: cat failed/.test(result.stderr);
-    return { ok, id: /^id:(sha256:[0-9a-f]{64})$/m.exec(result.stdout)?.[1], output: (result.stdout + result.stderr).trim() };
-  }
-
-  /** Checks every listed chunk on the host by its SHA-256 (there with sha256sum, else here). */
+  /** Checks every listed segment on the host by its SHA-256 (there with sha256sum, else here). */
   async verify(hashes: string[], work: WorkOptions = {}): Promise<VerifyResult> {
     const bad = new Set<string>(hashes);
     if (this.sha256sum) {
       const result = await this.run(SUMS, lines(hashes), work);
-      if (result.code !== 0 && !result.stdout) throw this.failure('checking chunk hashes', result);
+      if (result.code !== 0 && !result.stdout) throw this.failure('checking segment hashes', result);
       for (const line of result.stdout.split('\n')) {
         const sum = /^([0-9a-f]{64})\s+\*?([0-9a-f]{64})$/.exec(line);
         if (sum && sum[1] === sum[2]) bad.delete(sum[2]);
@@ -237,19 +241,19 @@ export class RemotePool {
       if (createHash('sha256').update(data).digest('hex') === name) bad.delete(name);
     });
     const result = await this.run(PULL, lines(hashes), work, [], (data) => reader.push(data));
-    if (result.code !== 0) throw this.failure('reading chunks back', result);
+    if (result.code !== 0) throw this.failure('reading segments back', result);
     return { checked: hashes.length, bad: [...bad], method: 'pull' };
   }
 
   async remove(hashes: string[], work: WorkOptions = {}): Promise<void> {
     if (hashes.length === 0) return;
     const result = await this.run(REMOVE, lines(hashes), work);
-    if (result.code !== 0) throw this.failure('removing damaged chunks', result);
+    if (result.code !== 0) throw this.failure('removing damaged segments', result);
   }
 
   failure(action: string, result: ScriptResult): WharfError {
     const text = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${result.code}`;
-    if (/no space left/i.test(result.stderr)) return new WharfError({ code: 'disk-full', object: `pool on ${this.host}`, cause: `${action}: no space left on device`, remedy: `Free space on ${this.host} and sync again; chunks that arrived whole are kept and nothing is sent twice` });
+    if (/no space left/i.test(result.stderr)) return new WharfError({ code: 'disk-full', object: `pool on ${this.host}`, cause: `${action}: no space left on device`, remedy: `Free space on ${this.host} and sync again; segments that arrived whole are kept and not sent twice` });
     if (/permission denied/i.test(result.stderr)) return new WharfError({ code: 'forbidden', object: `pool on ${this.host}`, cause: `${action}: ${text}`, remedy: 'Choose a pool folder the SSH user may write (--remote-pool)' });
     return new WharfError({ code: 'failed', object: `pool on ${this.host}`, cause: `${action} failed: ${text.slice(0, 300)}`, remedy: 'See the log for the full output, then sync again' });
   }

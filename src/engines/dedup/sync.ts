@@ -1,12 +1,14 @@
 /**
  * `wharf sync IMAGE HOST`: the whole deduplicated sync in two SSH sessions. The first learns what
- * the host holds (its recipes and any chunks an interrupted sync left). The second is one stream:
- * the image is saved and cut (or read from the pool's recipe) while each chunk goes out either raw,
- * when the host lacks it, or as a reference into a recipe the host has; the host appends to the new
- * recipe and pipes the rebuilt archive into docker load as the members arrive. Then the loaded id
- * is checked against ours; when it differs, every chunk on the host is checked by its hash, the
- * damaged ones are re-sent and the load is tried once more.
+ * the host holds: its recipes, the plans of those this pool shares with it (where each chunk is),
+ * and the segments an interrupted sync left. The second is one stream: the image is saved and cut
+ * (or read from the pool's recipe) while the chunks the host lacks go out in segments and the
+ * plan names, for every chunk, the segment member it is in; the host stores the segments and pipes
+ * the rebuilt archive into docker load as the plan arrives. Then the loaded id is checked against
+ * ours; when it differs, the segments the plan uses are checked by their hash, the damaged ones
+ * dropped, and a second stream sends just the chunks they held.
  */
+import zlib from 'node:zlib';
 import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { WharfError, isWharfError, messageOf, throwIfCancelled } from '../core/errors';
@@ -16,7 +18,8 @@ import { resolveSshTarget } from '../ssh/config';
 import { connectSsh, type SshConnectOptions } from '../ssh/connection';
 import { Pool, formatBytes, recipeFingerprint, type Recipe } from './pool';
 import { OrderedQueue } from './orderedQueue';
-import { OPS_FLUSH_ENTRIES, RefEncoder, type HostBase } from './refEncoder';
+import { HostIndex, PLAN_FLUSH_ENTRIES, PlanWriter, type HostRecipe, type OrphanSegment } from './hostPlan';
+import { SegmentBuilder } from './segment';
 import { RemotePool, type RemotePoolOptions } from './remote';
 
 export type SyncPhase = 'saving' | 'connecting' | 'comparing' | 'sending' | 'loading' | 'verifying' | 'repairing' | 'done' | 'failed';
@@ -148,9 +151,10 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       ownClient = true;
     }
     const remote = new RemotePool(client, options.host, options.remote);
-    const prepared = await remote.prepare(ref, options);
-    figures.recovered = prepared.orphans.size;
-    if (prepared.orphans.size) options.log?.info(`dedup: ${prepared.orphans.size} chunks an interrupted sync left on ${options.host} are reused`);
+    const candidates = await candidateRecipes(pool, image);
+    const prepared = await remote.prepare(ref, candidates.map((candidate) => candidate.fingerprint), options);
+    figures.recovered = prepared.orphans.reduce((sum, orphan) => sum + orphan.hashes.length, 0);
+    if (figures.recovered) options.log?.info(`dedup: ${figures.recovered} chunks an interrupted sync left on ${options.host} are reused`);
     if (prepared.imageId === info.Id && !options.verifyAll) {
       figures.upToDate = true;
       figures.verified = true;
@@ -160,138 +164,143 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       await record(pool, figures, true);
       return figures;
     }
+    const bases: HostRecipe[] = candidates.flatMap((candidate) => {
+      const plan = prepared.plans.get(candidate.fingerprint);
+      return plan === undefined ? [] : [{ ...candidate, plan }];
+    });
 
     // One pass: the save (or the stored recipe) is cut, stored, sent and loaded on the host at once.
-    const encoder = new RefEncoder(await hostBases(pool, prepared.recipes, image), prepared.orphans);
+    const sent = new Set<string>();
     let sentRaw = 0;
-    let opsSeq = 0;
-    emit('sending');
-    const streamed = await remote.sync(
-      ref,
-      WIRE_LEVEL,
-      async (writer) => {
-        const queue = new OrderedQueue();
-        let together = 0;
-        const flushOps = async () => {
-          const ops = encoder.takeOps();
-          const name = `r${opsSeq++}`;
-          if (ops) await queue.add(() => writer.member(name, ops));
-        };
-        const put = async (hash: string, size: number, raw: () => Buffer | Promise<Buffer>, packed: () => Promise<Buffer>) => {
-          if (encoder.next(hash) === 'data') {
-            await flushOps();
-            sentRaw += size;
-            if (together < COMPRESS_TOGETHER_BYTES) {
-              together += size;
-              await queue.add(async () => writer.member(hash, await raw()));
+    const pass = async (exclude: ReadonlySet<string>, orphans: OrphanSegment[]) => {
+      const index = new HostIndex(bases, orphans, exclude);
+      if (index.rejected.length) options.log?.warn(`dedup: ${index.rejected.length} plans on ${options.host} did not match their recipes; not used`);
+      const plan = new PlanWriter();
+      const present = new Set<string>();
+      const distinct = new Set<string>();
+      let sentNow = 0;
+      emit('sending');
+      const streamed = await remote.sync(
+        ref,
+        WIRE_LEVEL,
+        async (writer) => {
+          const queue = new OrderedQueue(4);
+          let open = new SegmentBuilder();
+          let together = 0;
+          let planSeq = 0;
+          const sendPlan = async () => {
+            const text = plan.take();
+            if (text) await queue.add(() => writer.member(`p${planSeq++}`, text));
+          };
+          const closeSegment = async () => {
+            if (open.count === 0) return;
+            const segment = open;
+            open = new SegmentBuilder();
+            const name = segment.close();
+            const oneStream = together < COMPRESS_TOGETHER_BYTES;
+            together += segment.size;
+            await queue.add(async () => {
+              if (!oneStream) await writer.switchToMembers();
+              await writer.member(`${name}.idx`, segment.index);
+              await writer.compound(name, segment.size, segment.parts);
+            });
+            await sendPlan();
+          };
+          const put = async (hash: string, size: number, raw: () => Buffer | Promise<Buffer>, packed: () => Promise<Buffer>) => {
+            distinct.add(hash);
+            let location = index.get(hash);
+            if (!location) {
+              if (open.wouldOverflow(size)) await closeSegment();
+              location = { seg: open, member: open.add(hash, await raw(), packed) };
+              index.set(hash, location);
+              if (!sent.has(hash)) sentRaw += size;
+              sent.add(hash);
+              sentNow++;
+            } else if (!sent.has(hash)) present.add(hash);
+            plan.push(location);
+            if (plan.pending >= PLAN_FLUSH_ENTRIES) await sendPlan();
+            figures.chunksSent = sent.size;
+            if (!recipe) figures.chunksTotal = distinct.size;
+            figures.wireBytes = base + writer.bytes;
+            if (distinct.size % 64 === 0) {
+              progress(`sending: ${figures.chunksSent} chunks (${formatBytes(figures.wireBytes)})`, figures.chunksSent, figures.chunksTotal || undefined);
+              emit();
+            }
+          };
+          const stopped = () => options.signal?.aborted || writer.closed;
+          try {
+            if (recipe) {
+              for (const [index, hash] of recipe.chunks.entries()) {
+                if (stopped()) break;
+                await put(hash, recipe.sizes[index], async () => zlib.gunzipSync(await pool.readChunk(hash)), () => pool.readChunk(hash));
+              }
             } else {
-              await queue.add(async () => {
-                await writer.switchToMembers();
-                await writer.packed(hash, await packed(), size);
-              });
+              progress(`saving ${image} into the pool and sending it`);
+              const stream = await engineCall(`image ${image}`, () => options.docker.getImage(image).get());
+              const tags = (info.RepoTags ?? []).filter((tag) => tag === image);
+              try {
+                const stats = await pool.ingest(stream as unknown as AsyncIterable<Buffer>, { imageId: info.Id, tags }, options, (hash, data, packed) =>
+                  stopped() ? undefined : put(hash, data.length, () => data, packed),
+                );
+                options.log?.info(`dedup: saved ${image}: ${stats.chunksTotal} chunks, ${stats.chunksNew} new (${formatBytes(stats.bytesNew)}) in ${stats.durationMs} ms`);
+                recipe = stats.recipe;
+              } catch (error) {
+                if (!isWharfError(error, 'cancelled')) throw error;
+              }
             }
-          } else if (encoder.pendingEntries >= OPS_FLUSH_ENTRIES) await flushOps();
-          figures.chunksSent = encoder.dataCount;
-          if (!recipe) figures.chunksTotal = encoder.distinct;
-          figures.wireBytes = writer.bytes;
-          if (encoder.length % 64 === 0) {
-            progress(`sending: ${figures.chunksSent} chunks (${formatBytes(writer.bytes)})`, figures.chunksSent, figures.chunksTotal || undefined);
-            emit();
+            // Stopped or not, the open segment goes out: every chunk taken so far arrives whole.
+            await closeSegment();
+            if (stopped() || !recipe) return;
+            await sendPlan();
+            const end = `${recipeFingerprint(recipe.chunks)}\n`;
+            await queue.add(() => writer.member('end', end));
+          } finally {
+            await queue.drain();
           }
-        };
-        try {
-          if (recipe) {
-            for (const [index, hash] of recipe.chunks.entries()) {
-              if (options.signal?.aborted || writer.closed) return;
-              await put(hash, recipe.sizes[index], () => pool.readRaw(hash), () => pool.readChunk(hash));
-            }
-          } else {
-            progress(`saving ${image} into the pool and sending it`);
-            const stream = await engineCall(`image ${image}`, () => options.docker.getImage(image).get());
-            const tags = (info.RepoTags ?? []).filter((tag) => tag === image);
-            try {
-              const stats = await pool.ingest(stream as unknown as AsyncIterable<Buffer>, { imageId: info.Id, tags }, options, (hash, data, packed) =>
-                options.signal?.aborted || writer.closed ? undefined : put(hash, data.length, () => data, packed),
-              );
-              options.log?.info(`dedup: saved ${image}: ${stats.chunksTotal} chunks, ${stats.chunksNew} new (${formatBytes(stats.bytesNew)}) in ${stats.durationMs} ms`);
-              recipe = stats.recipe;
-            } catch (error) {
-              if (isWharfError(error, 'cancelled')) return; // end the stream cleanly: what arrived is kept
-              throw error;
-            }
-          }
-          if (options.signal?.aborted) return;
-          await flushOps();
-          const end = `${recipeFingerprint(recipe.chunks)}\n`;
-          await queue.add(() => writer.member('end', end));
-        } finally {
-          await queue.drain();
-        }
-      },
-      options,
-    );
-    figures.wireBytes = streamed.bytes;
+        },
+        options,
+      );
+      figures.wireBytes = base + streamed.bytes;
+      base = figures.wireBytes;
+      return { streamed, segments: plan.segments, present: present.size, sentNow };
+    };
+    let base = 0;
+
+    const first = await pass(new Set(), prepared.orphans);
     throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
     if (!recipe) throw new WharfError({ code: 'failed', object: image, cause: 'the save ended before the image was whole', remedy: 'Sync again' });
     useRecipe(recipe);
-    const counts = encoder.counts;
-    figures.chunksSent = counts.sent;
-    figures.chunksPresent = counts.present;
-    if (streamed.failure) throw streamed.failure;
-    const fingerprint = recipeFingerprint(recipe.chunks);
-    const unique = [...new Set(recipe.chunks)];
-    const rawSize = new Map<string, number>();
-    recipe.chunks.forEach((hash, index) => rawSize.set(hash, recipe?.sizes[index] ?? 0));
-
-    const sendChunks = async (hashes: string[]) => {
-      const base = figures.wireBytes;
-      const result = await remote.store(pool, hashes, WIRE_LEVEL, { ...options, onSent: (_chunks, bytes) => ((figures.wireBytes = base + bytes), emit()) });
-      figures.wireBytes = base + result.bytes;
-      for (const hash of hashes) sentRaw += rawSize.get(hash) ?? 0;
-      figures.chunksSent += hashes.length;
-      emit();
-    };
+    figures.chunksSent = sent.size;
+    figures.chunksPresent = first.present;
+    if (first.streamed.failure) throw first.streamed.failure;
+    let streamed = first.streamed;
     let id = streamed.loaded ? streamed.id : undefined;
-    let lastOutput = streamed.output;
-    const reload = async () => {
-      if (streamed.stored !== fingerprint) throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: 'the host did not keep the recipe', remedy: 'Sync again' });
-      emit('loading');
-      progress(`loading ${image} on ${options.host}`);
-      const loaded = await remote.load(fingerprint, ref, options);
-      lastOutput = loaded.output;
-      id = loaded.ok ? loaded.id : undefined;
-    };
-    // Finds damaged chunks on the host by their hash and sends them again.
-    const repair = async (): Promise<number> => {
-      const checked = await remote.verify(unique, options);
-      if (checked.bad.length) {
-        await remote.remove(checked.bad, options);
-        figures.repaired += checked.bad.length;
-        await sendChunks(checked.bad);
+    const damaged = new Set([...streamed.missing, ...streamed.unreadable]);
+    if (id !== info.Id || options.verifyAll || damaged.size) {
+      if (id !== info.Id) options.log?.warn(`dedup: load on ${options.host} ${id ? `gave id ${id}` : `failed: ${lastLine(streamed.output)}`}; checking the segments`);
+      emit(id === info.Id ? 'verifying' : 'repairing');
+      const checked = await remote.verify([...first.segments].filter((segment) => !damaged.has(segment)), options);
+      for (const segment of checked.bad) damaged.add(segment);
+      // A second stream without the damaged segments (and without what an interrupted sync left,
+      // whose chunk lists could be the cause) sends just the chunks they held, and loads again.
+      if (damaged.size || (id !== info.Id && prepared.orphans.length)) {
+        options.log?.warn(`dedup: ${damaged.size} damaged or missing segments on ${options.host}; sending their chunks again`);
+        emit('repairing');
+        await remote.remove([...damaged], options);
+        const second = await pass(damaged, []);
+        throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
+        figures.repaired = second.sentNow;
+        figures.chunksSent = sent.size;
+        if (second.streamed.failure) throw second.streamed.failure;
+        streamed = second.streamed;
+        id = streamed.loaded ? streamed.id : undefined;
       }
-      return checked.bad.length;
-    };
-    if (streamed.missing.length) {
-      // Referenced but gone from the host (removed by hand, say): send them and load again.
-      options.log?.warn(`dedup: ${streamed.missing.length} chunks were missing on ${options.host}; sending them`);
-      figures.chunksPresent -= streamed.missing.length;
-      await sendChunks(streamed.missing);
-      await reload();
+    }
+    if (id === undefined) {
+      throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: `docker load failed: ${lastLine(streamed.output)}`, remedy: 'See the log; the segments stay on the host, so the next sync sends nothing twice' });
     }
     if (id !== info.Id) {
-      options.log?.warn(`dedup: load on ${options.host} ${id ? `gave id ${id}` : `failed: ${lastLine(lastOutput)}`}; checking every chunk`);
-      emit('repairing');
-      await repair();
-      await reload();
-      if (id === undefined) {
-        throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: `docker load failed: ${lastLine(lastOutput)}`, remedy: 'See the log; the chunks stay on the host, so the next sync sends nothing twice' });
-      }
-    } else if (options.verifyAll) {
-      emit('verifying');
-      await repair();
-    }
-    if (id !== info.Id) {
-      throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: `the loaded image id ${id ?? '(none)'} differs from ours ${info.Id}`, remedy: 'Run the sync again with --verify to check every chunk on the host' });
+      throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: `the loaded image id ${id} differs from ours ${info.Id}`, remedy: 'Run the sync again with --verify to check every segment on the host' });
     }
     figures.verified = true;
     figures.dedupRatio = recipe.totalSize ? 1 - sentRaw / recipe.totalSize : 0;
@@ -331,19 +340,14 @@ async function reusableRecipe(pool: Pool, image: string, imageId: string): Promi
 }
 
 /**
- * The host's recipes this pool also holds, likeliest base first (same repository, then newest):
- * what the encoder may reference. At most 8, so the index stays small.
+ * Recipes of this pool the host may hold, likeliest base first (same repository, then newest): the
+ * host sends back the plans of those it has. At most 8, so the index stays small.
  */
-async function hostBases(pool: Pool, onHost: Set<string>, image: string): Promise<HostBase[]> {
-  if (onHost.size === 0) return [];
+async function candidateRecipes(pool: Pool, image: string): Promise<{ fingerprint: string; chunks: string[] }[]> {
   const repo = repoOf(image);
-  const recipes = await pool.listRecipes();
-  const found: { base: HostBase; same: boolean }[] = [];
-  for (const recipe of recipes) {
-    const fingerprint = recipeFingerprint(recipe.chunks);
-    if (onHost.has(fingerprint)) found.push({ base: { fingerprint, chunks: recipe.chunks }, same: recipe.tags.some((tag) => repoOf(tag) === repo) });
-  }
-  return [...found.filter((entry) => entry.same), ...found.filter((entry) => !entry.same)].slice(0, 8).map((entry) => entry.base);
+  const recipes = (await pool.listRecipes()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const same = (recipe: Recipe) => recipe.tags.some((tag) => repoOf(tag) === repo);
+  return [...recipes.filter(same), ...recipes.filter((recipe) => !same(recipe))].slice(0, 8).map((recipe) => ({ fingerprint: recipeFingerprint(recipe.chunks), chunks: recipe.chunks }));
 }
 
 function repoOf(tag: string): string {
