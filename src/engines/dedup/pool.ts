@@ -23,8 +23,8 @@ import zlib from 'node:zlib';
 import { WharfError, fromNetworkError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { DEFAULT_CHUNKER, chunkStream, type ChunkerParams } from './chunker';
+import { ChunkGzip, type WorkerMode } from './gzipWorker';
 
-const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
 
 export const HEX64 = /^[0-9a-f]{64}$/;
@@ -87,6 +87,8 @@ export interface PoolOptions {
   /** gzip level for stored chunks (1..9). */
   level?: number;
   params?: ChunkerParams;
+  /** Where new chunks are compressed: `auto` (a worker thread when a batch is worth one); tests force a path. */
+  gzipWorker?: WorkerMode;
 }
 
 export function defaultPoolDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -112,6 +114,11 @@ export class Pool {
   /** Every packed chunk the loaded indexes name (the first pack by name wins for a duplicate). */
   private readonly index = new Map<string, PackEntry>();
   private readonly loadedPacks = new Set<string>();
+  /**
+   * Loose chunks/<hash>.gz files (older pools; saves no longer add any, gc removes them), listed
+   * once at open so a save does not stat a missing file per chunk; the size once stat'ed.
+   */
+  private readonly loose = new Map<string, number | undefined>();
 
   private constructor(
     readonly dir: string,
@@ -119,11 +126,15 @@ export class Pool {
   ) {}
 
   static async open(dir: string, options: PoolOptions = {}): Promise<Pool> {
-    const pool = new Pool(path.resolve(dir), { level: options.level ?? 6, params: options.params ?? DEFAULT_CHUNKER });
+    const pool = new Pool(path.resolve(dir), { level: options.level ?? 6, params: options.params ?? DEFAULT_CHUNKER, gzipWorker: options.gzipWorker ?? 'auto' });
     try {
       for (const sub of ['chunks', 'packs', 'recipes', 'history', 'tmp', 'active']) await fs.mkdir(path.join(pool.dir, sub), { recursive: true });
     } catch (error) {
       throw fromNetworkError(error, `pool ${pool.dir}`, 'Choose a writable pool folder with --pool or WHARF_POOL');
+    }
+    for (const name of readdirSync(path.join(pool.dir, 'chunks'))) {
+      const hash = name.slice(0, -3);
+      if (name.endsWith('.gz') && HEX64.test(hash)) pool.loose.set(hash, undefined);
     }
     pool.refresh();
     return pool;
@@ -166,18 +177,30 @@ export class Pool {
     const size = this.chunkSizeNow(hash);
     if (size !== undefined) return size;
     this.refresh();
-    return this.chunkSizeNow(hash);
+    if (this.index.has(hash)) return this.chunkSizeNow(hash);
+    // A loose file the listing at open did not see (put there by hand or by an older wharf).
+    const found = await fs.stat(this.chunkPath(hash)).catch(() => undefined);
+    if (!found) return undefined;
+    this.loose.set(hash, found.size);
+    return found.size;
   }
 
-  /** Like chunkSize, without a promise per chunk: packs first, then a loose file. */
+  /** Like chunkSize, without a promise per chunk: packs first, then the loose files listed at open. */
   chunkSizeNow(hash: string): number | undefined {
     const entry = this.index.get(hash);
     if (entry) return entry.length;
-    try {
-      return statSync(this.chunkPath(hash)).size;
-    } catch {
-      return undefined;
+    if (!this.loose.has(hash)) return undefined;
+    let size = this.loose.get(hash);
+    if (size === undefined) {
+      try {
+        size = statSync(this.chunkPath(hash)).size;
+      } catch {
+        this.loose.delete(hash); // removed behind our back
+        return undefined;
+      }
+      this.loose.set(hash, size);
     }
+    return size;
   }
 
   /**
@@ -216,7 +239,10 @@ export class Pool {
       const chunks: string[] = [];
       const sizes: number[] = [];
       const stored = new Map<string, Promise<number>>();
+      // New chunks being compressed and stored; the first failure stops the save at its next chunk.
       const inFlight = new Set<Promise<unknown>>();
+      let failure: { error: unknown } | undefined;
+      const compressor = new ChunkGzip(this.options.level, this.options.gzipWorker);
       const pack = this.startPack();
       let totalSize = 0;
       let chunksNew = 0;
@@ -224,6 +250,7 @@ export class Pool {
       try {
         for await (const chunk of chunkStream(source, this.options.params)) {
           throwIfCancelled(work.signal, `saving ${meta.tags[0] ?? meta.imageId}`);
+          if (failure) throw failure.error;
           chunks.push(chunk.hash);
           sizes.push(chunk.data.length);
           totalSize += chunk.data.length;
@@ -236,18 +263,26 @@ export class Pool {
               if (this.chunkSizeNow(hash) !== undefined) return undefined;
               chunksNew++;
               bytesNew += data.length;
-              const packed = await gzip(data, { level: this.options.level });
+              // Members come back in the order chunks went in, so the pack holds them in stream order.
+              const packed = await compressor.gzip(data);
               pack.append(hash, packed);
               return packed;
             })();
             fresh = job;
             const size = job.then((packed) => packed?.length ?? (this.chunkSizeNow(hash) as number));
-            size.catch(() => undefined); // a failure surfaces through inFlight; this copy must not go unhandled
+            size.catch(() => undefined); // a failure surfaces through `failure`; this copy must not go unhandled
             stored.set(hash, size);
-            // Bounded: at most 16 chunks are being compressed at once.
-            const tracked = job.finally(() => inFlight.delete(tracked));
-            inFlight.add(tracked);
-            if (inFlight.size >= 16) await Promise.race(inFlight);
+            inFlight.add(job);
+            job.then(
+              () => inFlight.delete(job),
+              (error: unknown) => {
+                inFlight.delete(job);
+                failure ??= { error };
+              },
+            );
+            // Bounded: waits while ~4 MB of chunks are being compressed.
+            const room = compressor.room();
+            if (room) await room;
           }
           if (onChunk) {
             const job = stored.get(chunk.hash);
@@ -261,10 +296,14 @@ export class Pool {
           }
           if (chunks.length % 256 === 0) work.progress?.report({ message: `chunking ${formatBytes(totalSize)}` });
         }
+        compressor.flush();
         await Promise.all(inFlight);
+        if (failure) throw failure.error;
       } finally {
         // Also after a failed or cancelled save: the chunks stored so far are kept (a resumed sync reuses them).
+        compressor.flush();
         await Promise.allSettled(inFlight);
+        compressor.close();
         await pack.finish();
       }
       const gzSizes = await Promise.all(chunks.map((hash) => stored.get(hash) as Promise<number>));
@@ -400,12 +439,14 @@ export class Pool {
         const hash = name.replace(/\.gz$/, '');
         if (live.has(hash)) {
           kept.add(hash);
+          if (!this.loose.has(hash) && HEX64.test(hash)) this.loose.set(hash, undefined);
           continue;
         }
         const file = path.join(this.dir, 'chunks', name);
         const stat = await fs.stat(file).catch(() => undefined);
         if (!stat) continue;
         await fs.rm(file, { force: true });
+        this.loose.delete(hash);
         removed.add(hash);
         bytesFreed += stat.size;
       }
