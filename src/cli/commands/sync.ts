@@ -62,8 +62,8 @@ export function figureRows(f: SyncFigures): { figure: string; value: string }[] 
 export const pool: CliCommand = {
   name: 'pool',
   summary: 'list the dedup pool (ls) or free space in it (gc)',
-  usage: 'wharf pool ls|gc [--remove IMAGE[,IMAGE...]] [--keep N] [--pool DIR] [--json]',
-  valueFlags: ['pool', 'remove', 'keep'],
+  usage: 'wharf pool ls|gc [--remove IMAGE[,IMAGE...]] [--keep N] [--pool DIR] [--on HOST [--remote-pool DIR] [--ssh-config FILE]] [--json]',
+  valueFlags: ['pool', 'remove', 'keep', 'on', 'remote-pool', 'ssh-config'],
   async run(args: ParsedArgs) {
     const [verb, ...extra] = args.positionals;
     if ((verb !== 'ls' && verb !== 'gc') || extra.length) throw new UsageError('say ls or gc');
@@ -79,6 +79,22 @@ export const pool: CliCommand = {
         );
         process.stdout.write(`${opened.dir}: ${usage.recipes} images, ${usage.chunks} chunks, ${formatBytes(usage.bytes)}\n`);
       }
+      return 0;
+    }
+    const on = stringFlag(args, 'on');
+    if (on !== undefined) {
+      if (stringFlag(args, 'keep') !== undefined) throw new UsageError('--keep is for the local pool; on a host, name the images with --remove');
+      const { gcHostPool } = await import('../../engines/dedup/hostGc');
+      const result = await gcHostPool({
+        poolDir: opened.dir,
+        host: on,
+        sshConfigFile: stringFlag(args, 'ssh-config'),
+        remote: { dir: stringFlag(args, 'remote-pool') },
+        remove: stringFlag(args, 'remove')?.split(',').filter(Boolean),
+        progress: stderrProgress(),
+      });
+      if (args.flags.has('json')) printJson(result);
+      else process.stdout.write(`${on}: dropped ${result.plansDropped.length} images; freed ${result.segmentsFreed} segments; ${result.plansKept.length} images kept\n`);
       return 0;
     }
     const keepText = stringFlag(args, 'keep');

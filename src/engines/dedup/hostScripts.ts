@@ -71,6 +71,8 @@ D=incoming/$$
 R=plans/.new.$$
 mkdir -p "$D" segs plans || exit 4
 echo $$ > "$D/.pid"
+# After our pid is written: either a starting gc sees it, or we see its lock (see GC).
+if [ -d gc.lock ]; then g=; read -r g < gc.lock/pid 2>/dev/null; if [ -n "$g" ] && kill -0 "$g" 2>/dev/null; then rm -rf "$D"; echo "busy:gc"; exit 9; fi; fi
 exec 3>&1
 gzip -dc | { (cd "$D" && exec tar -xvf -); echo "tar:$?"; } | {
   set -f
@@ -149,4 +151,43 @@ while IFS= read -r h; do [ -f "$h" ] || continue; set -- "$@" "$h"; [ $# -lt 64 
 /** Drops the listed segments (damaged ones, before they are sent again). */
 export const REMOVE = `${PRELUDE}cd "$P/segs" || exit 4
 while IFS= read -r h; do rm -f "$h" "$h.idx"; done
+`;
+
+/**
+ * Garbage collection: drops the plans listed on stdin, then every segment no plan and no orphan
+ * list names (and the format 1 folders). It holds gc.lock and refuses while a sync runs; a sync
+ * refuses while it holds the lock (each checks the other after announcing itself).
+ */
+export const GC = `${PRELUDE}cd "$P" || exit 4
+if ! mkdir gc.lock 2>/dev/null; then
+  g=; read -r g < gc.lock/pid 2>/dev/null
+  if [ -n "$g" ] && kill -0 "$g" 2>/dev/null; then echo "busy:gc"; exit 9; fi
+  rm -rf gc.lock; mkdir gc.lock || exit 9
+fi
+echo $$ > gc.lock/pid
+trap 'rm -rf gc.lock gc.marks' EXIT
+for d in incoming/*; do
+  [ -f "$d/.pid" ] || continue
+  read -r p < "$d/.pid"
+  if kill -0 "$p" 2>/dev/null; then echo "busy:sync"; exit 9; fi
+done
+while IFS= read -r f; do case $f in ${HEX64}) [ -f "plans/$f" ] && rm -f "plans/$f" && echo "dropped:$f" ;; esac; done
+rm -rf gc.marks; mkdir gc.marks || exit 4
+for f in plans/${HEX64}; do
+  [ -f "$f" ] || continue
+  while read -r s r; do case $s in ${HEX64}) : > "gc.marks/$s" ;; esac; done < "$f"
+done
+for f in orphans/*; do
+  [ -f "$f" ] || continue
+  while IFS= read -r s; do case $s in ${HEX64}) : > "gc.marks/$s" ;; esac; done < "$f"
+done
+for f in segs/${HEX64}; do
+  [ -f "$f" ] || continue
+  [ -f "gc.marks/\${f#segs/}" ] && continue
+  rm -f "$f" "$f.idx" && echo "freed:\${f#segs/}"
+done
+for f in segs/*.idx; do [ -f "$f" ] && [ ! -f "\${f%.idx}" ] && rm -f "$f"; done
+[ -d chunks ] && rm -rf chunks recipes && echo "format1:removed"
+for f in plans/${HEX64}; do [ -f "$f" ] && echo "kept:\${f#plans/}"; done
+exit 0
 `;

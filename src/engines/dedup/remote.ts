@@ -10,7 +10,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { WharfError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { openExec } from '../ssh/exec';
-import { PREPARE, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
+import { GC, PREPARE, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
 import type { OrphanSegment } from './hostPlan';
 import { HEX64 } from './pool';
 import { TarReader } from './tarReader';
@@ -70,6 +70,14 @@ export interface StreamResult {
   output: string;
   bytes: number;
   failure?: WharfError;
+}
+
+export interface HostGcResult {
+  plansDropped: string[];
+  plansKept: string[];
+  segmentsFreed: number;
+  /** The folders of the one-file-per-chunk format were removed. */
+  formatOneRemoved: boolean;
 }
 
 export interface VerifyResult {
@@ -208,7 +216,8 @@ export class RemotePool {
     const id = /^id:(sha256:[0-9a-f]{64})$/m.exec(result.stdout)?.[1];
     const output = (result.stdout.split('\n').filter((line) => !/^(missing|tarfail|id|load|tar|recipe):/.test(line)).join('\n') + result.stderr).trim();
     let failure: WharfError | undefined;
-    if (result.code !== 0 || !tar || tar[1] !== '0') failure = this.failure('receiving the stream', result);
+    if (/^busy:gc$/m.test(result.stdout)) failure = this.busy('a garbage collection of its pool is running');
+    else if (result.code !== 0 || !tar || tar[1] !== '0') failure = this.failure('receiving the stream', result);
     else if (/^badop/m.test(result.stdout)) {
       failure = new WharfError({ code: 'failed', object: `pool on ${this.host}`, cause: 'the host could not read a plan line', remedy: 'Sync again; the plans are read anew each time' });
     }
@@ -243,6 +252,19 @@ export class RemotePool {
     const result = await this.run(PULL, lines(hashes), work, [], (data) => reader.push(data));
     if (result.code !== 0) throw this.failure('reading segments back', result);
     return { checked: hashes.length, bad: [...bad], method: 'pull' };
+  }
+
+  /** Drops the plans `drop` names, then frees the segments no plan uses. */
+  async gc(drop: string[], work: WorkOptions = {}): Promise<HostGcResult> {
+    const result = await this.run(GC, lines(drop), work);
+    if (/^busy:/m.test(result.stdout)) throw this.busy(/^busy:sync/m.test(result.stdout) ? 'a sync to it is running' : 'another garbage collection is running');
+    if (result.code !== 0) throw this.failure('collecting garbage', result);
+    const named = (kind: string) => [...result.stdout.matchAll(new RegExp(`^${kind}:([0-9a-f]{64})$`, 'gm'))].map((match) => match[1]);
+    return { plansDropped: named('dropped'), plansKept: named('kept'), segmentsFreed: named('freed').length, formatOneRemoved: /^format1:removed$/m.test(result.stdout) };
+  }
+
+  busy(cause: string): WharfError {
+    return new WharfError({ code: 'conflict', object: `pool on ${this.host}`, cause, remedy: 'Try again when it has finished' });
   }
 
   async remove(hashes: string[], work: WorkOptions = {}): Promise<void> {

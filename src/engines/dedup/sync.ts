@@ -268,11 +268,11 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
 
     const first = await pass(new Set(), prepared.orphans);
     throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
+    if (first.streamed.failure) throw first.streamed.failure;
     if (!recipe) throw new WharfError({ code: 'failed', object: image, cause: 'the save ended before the image was whole', remedy: 'Sync again' });
     useRecipe(recipe);
     figures.chunksSent = sent.size;
     figures.chunksPresent = first.present;
-    if (first.streamed.failure) throw first.streamed.failure;
     let streamed = first.streamed;
     let id = streamed.loaded ? streamed.id : undefined;
     const damaged = new Set([...streamed.missing, ...streamed.unreadable]);

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { isWharfError } from '../../../src/engines/core/errors';
 import { Pool, recipeFingerprint } from '../../../src/engines/dedup/pool';
+import { gcHostPool } from '../../../src/engines/dedup/hostGc';
 import { syncImage, syncHistory, type SyncFigures, type SyncOptions } from '../../../src/engines/dedup/sync';
 import { ensureLab, type LabEndpoints } from '../../lab/lab';
 import { buildPair, removeImages } from './images';
@@ -58,8 +59,8 @@ describe('dedup sync over SSH (lab)', () => {
   });
 
   after(async () => {
-    await removeImages(lab.docker.local.host, [v2, v1]);
-    await removeImages(lab.docker.remote.host, [v2, v1]);
+    await removeImages(lab.docker.local.host, [v2, v1, `${repo}:gc`, `${repo}:gc-unused`]);
+    await removeImages(lab.docker.remote.host, [v2, v1, `${repo}:gc`]);
     if (work) await fs.rm(work, { recursive: true, force: true });
   });
 
@@ -188,6 +189,46 @@ describe('dedup sync over SSH (lab)', () => {
     for (const name of (await fs.readdir(segs)).filter((entry) => !entry.endsWith('.idx'))) {
       assert.equal(createHash('sha256').update(await fs.readFile(path.join(segs, name))).digest('hex'), name);
     }
+  });
+
+  it('garbage collection on the host drops an image and frees the segments only it used', async () => {
+    // An image of its own beside v1 and v2 (busybox plus random bytes): its segments serve only it.
+    const extra = `${repo}:gc`;
+    await buildPair(lab.docker.local.host, lab.images.busybox, extra, `${repo}:gc-unused`, { baseBytes: 64 * 1024, appBytes: 200 * 1024 });
+    await syncImage(extra, options());
+    const pool = await Pool.open(poolDir);
+    const r1 = await pool.findRecipe(extra);
+    assert.ok(r1);
+    const plans = path.join(remoteDir, 'plans');
+    const segsOf = async (fingerprint: string) => new Set((await fs.readFile(path.join(plans, fingerprint), 'utf8')).split('\n').filter(Boolean).map((line) => line.slice(0, 64)));
+    const kept = (await fs.readdir(plans)).filter((name) => name !== recipeFingerprint(r1.chunks));
+    const used = new Set<string>();
+    for (const fingerprint of kept) for (const seg of await segsOf(fingerprint)) used.add(seg);
+    const segs = path.join(remoteDir, 'segs');
+    const before = (await fs.readdir(segs)).filter((name) => !name.endsWith('.idx'));
+    assert.ok(before.some((seg) => !used.has(seg)), 'some segment serves only that image');
+
+    // A sync in progress (this process's pid is alive) makes gc refuse, touching nothing.
+    const live = path.join(remoteDir, 'incoming', 'live-test');
+    await fs.mkdir(live, { recursive: true });
+    await fs.writeFile(path.join(live, '.pid'), `${process.pid}\n`);
+    const gcOptions = { poolDir, host: lab.ssh.alias, sshConfigFile: lab.ssh.configFile, remote: { dir: remoteDir }, remove: [extra] };
+    await assert.rejects(gcHostPool(gcOptions), (error) => isWharfError(error, 'conflict') && /sync to it is running/.test(error.message));
+    assert.equal((await fs.readdir(segs)).filter((name) => !name.endsWith('.idx')).length, before.length);
+    await fs.rm(live, { recursive: true });
+
+    const result = await gcHostPool(gcOptions);
+    assert.deepEqual(result.plansDropped, [recipeFingerprint(r1.chunks)]);
+    assert.deepEqual(new Set(result.plansKept), new Set(kept));
+    assert.equal(result.segmentsFreed, before.filter((seg) => !used.has(seg)).length);
+    assert.deepEqual(new Set((await fs.readdir(segs)).filter((name) => !name.endsWith('.idx'))), new Set(before.filter((seg) => used.has(seg))));
+    await pool.gc({ remove: [extra] }); // the local pool as the next test expects it
+    // v2 still rebuilds from what is left: nothing travels.
+    await dropRemote(v2);
+    const again = await syncImage(v2, options());
+    assert.equal(again.chunksSent, 0);
+    assert.equal(again.verified, true);
+    assert.equal(await remoteId(v2), (await local.getImage(v2).inspect()).Id);
   });
 
   it('garbage collection drops old versions and frees the chunks nobody uses', async () => {
