@@ -11,6 +11,9 @@ import type { ClientChannel } from 'ssh2';
 import type { Part } from './segment';
 import { TAR_END, tarHeader, tarPadding } from './tarWriter';
 
+/** OpenSSH's largest packet payload: one channel write fills one packet. */
+const PACKET = 32 * 1024;
+
 export class WireWriter {
   private packer: zlib.Gzip | undefined;
   private packerEnded: Promise<void> | undefined;
@@ -19,6 +22,8 @@ export class WireWriter {
   private pad: Buffer = Buffer.alloc(0);
   private gone = false;
   private readonly channelClosed: Promise<void>;
+  private out: Buffer[] = [];
+  private outBytes = 0;
   /** Compressed bytes handed to the channel. */
   bytes = 0;
   /** Tar members written. */
@@ -98,14 +103,17 @@ export class WireWriter {
   /** Ends the tar and the gzip stream; everything written so far reaches the host whole. */
   async finish(): Promise<void> {
     const tail = Buffer.concat([this.pad, TAR_END]);
-    if (this.members) return this.send(zlib.gzipSync(tail, { level: this.level }));
+    if (this.members) {
+      await this.send(zlib.gzipSync(tail, { level: this.level }));
+      return this.flushOut();
+    }
     const packer = this.packer ?? this.startPacker();
     packer.end(tail);
     await this.packerEnded;
   }
 
   private startPacker(): zlib.Gzip {
-    const packer = zlib.createGzip({ level: this.level, memLevel: 9 });
+    const packer = zlib.createGzip({ level: this.level, memLevel: 9, chunkSize: PACKET });
     packer.on('data', (data: Buffer) => {
       if (this.gone) return;
       this.bytes += data.length;
@@ -127,9 +135,24 @@ export class WireWriter {
     this.packer = undefined;
   }
 
+  /**
+   * Gathers small members into ~32 KiB writes: each channel write is an SSH packet (padding,
+   * MAC, a socket write), and a chunk and its tar header are two members (~40k writes for a 200 MB
+   * image sent one by one cost ~1.8 s of CPU).
+   */
   private async send(data: Buffer): Promise<void> {
     if (this.gone) return;
     this.bytes += data.length;
+    this.out.push(data);
+    this.outBytes += data.length;
+    if (this.outBytes >= PACKET) await this.flushOut();
+  }
+
+  private async flushOut(): Promise<void> {
+    if (this.outBytes === 0 || this.gone) return;
+    const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
     if (!this.channel.write(data) && !this.gone) await Promise.race([new Promise((resolve) => this.channel.once('drain', resolve)), this.channelClosed]);
   }
 }
