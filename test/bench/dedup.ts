@@ -246,8 +246,8 @@ async function main(): Promise<void> {
   }
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${os.platform()} ${os.release()}, node ${process.version}; median of ${RUNS} runs`);
   console.log(`chunking: ${describeParams(DEFAULT_CHUNKER)}; pool chunks gzip -6 each`);
-  console.log('chunking parameters, why: on the Debian pair v2\'s missing chunks gzip\'d were 3.23 / 4.80 / 7.13 / 11.22 MB at avg 4 / 8 / 16 / 32 KiB; 8 KiB keeps most of the dedup with half the files of 4 KiB (file creation dominates a first sync here)');
-  console.log('wire: one gzip -6 stream over a tar of the missing chunks (raw) and of references into the recipes the host holds; past 32 MiB of missing data, the pool\'s gzip members as they are');
+  console.log('chunking parameters, why: on the Debian pair v2\'s missing chunks gzip\'d were 3.23 / 4.80 / 7.13 / 11.22 MB at avg 4 / 8 / 16 / 32 KiB (README "Deduplicated sync")');
+  console.log('wire: one gzip -6 stream over a tar of ~1 MiB segments of the missing chunks (raw) and plan lines naming, for every chunk, its segment member on the host; past 32 MiB of missing data, the pool\'s gzip members as they are');
   console.log('bytes: what each SSH client sent, counted by one relay in front of the host\'s sshd (same meter for every peer)');
   for (const row of rows) {
     console.log(`${row.what.padEnd(52)} ${row.value}${row.ratio ? `  [${row.ratio}]` : ''}`);
