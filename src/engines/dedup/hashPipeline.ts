@@ -57,7 +57,9 @@ class Hasher {
 
   constructor() {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.worker.unref(); // never keeps the process alive
+    // The 'message' listener below refs the worker again, so it does keep the process alive while
+    // it runs; hashPipelined always terminates it (finally), so nothing lingers.
+    this.worker.unref();
     this.worker.on('message', (message: { id: number; hashes: string; buffer: ArrayBuffer }) => {
       if (message.buffer.byteLength === BATCH_BYTES && this.free.length < MAX_IN_FLIGHT) this.free.push(message.buffer);
       this.waiting.get(message.id)?.resolve(message.hashes);

@@ -1,6 +1,7 @@
 /**
  * Runs writes one after another in the order they were added, while the caller goes on preparing
- * later ones (a first sync compresses up to 16 chunks at once and still sends them in order).
+ * later ones (a sync fills the next segment while the last one, waiting for its chunks' gzip
+ * members, is still going out).
  * `add` waits only when `limit` writes are queued, which bounds memory.
  */
 export class OrderedQueue {
