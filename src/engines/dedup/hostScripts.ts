@@ -27,10 +27,10 @@ function compact(script: string): string {
 /**
  * Tools, pool folders, what dead syncs left (their segments are kept: a tar member is listed only
  * when the next one starts or tar ended well; with sha256sum each is checked against its name),
- * the plans the host holds, the plans of the fingerprints on stdin, the orphan segments with their
- * chunk lists, and the id of $2 in the host's engine.
+ * the plans the host holds, the plans of the fingerprints on stdin (up to a blank line), the orphan
+ * segments with their chunk lists, and the id of $2 in the host's engine. The first part of SYNC.
  */
-export const PREPARE = compact(`${PRELUDE}missing=
+const PREPARE = `missing=
 for t in ${REQUIRED_TOOLS.join(' ')}; do command -v "$t" >/dev/null 2>&1 || missing="$missing $t"; done
 if [ -n "$missing" ]; then echo "missing:$missing"; exit 3; fi
 S=no; if command -v sha256sum >/dev/null 2>&1; then S=yes; fi
@@ -53,7 +53,7 @@ for d in incoming/*; do
 done
 for f in plans/.new.*; do [ -f "$f" ] || continue; kill -0 "\${f##*.}" 2>/dev/null || rm -f "$f"; done
 for f in plans/${HEX64}; do [ -f "$f" ] && echo "recipe:\${f#plans/}"; done
-while IFS= read -r f; do case $f in ${HEX64}) [ -f "plans/$f" ] && { echo "plan:$f"; cat "plans/$f"; } ;; esac; done
+while IFS= read -r f && [ -n "$f" ]; do case $f in ${HEX64}) [ -f "plans/$f" ] && { echo "plan:$f"; cat "plans/$f"; } ;; esac; done
 for f in orphans/*; do
   [ -f "$f" ] || continue
   while IFS= read -r s; do
@@ -62,16 +62,19 @@ for f in orphans/*; do
 done
 printf 'image:'; docker image inspect --format '{{.Id}}' "$2" 2>/dev/null || echo
 echo "pool:$P"
-`);
+`;
 
 /**
- * The whole sync in one pass. Members arrive in this order: a segment's chunk list (<sha>.idx),
+ * The whole sync in one session (each costs ~0.1 s to open here): PREPARE answers and prints
+ * \`ready\`; the sender then writes \`go\` (anything else ends it) and the stream. Members arrive in this order: a segment's chunk list (<sha>.idx),
  * the segment (<sha>), and plan parts (p<n>) whose lines name segments already here; \`end\` holds
  * the recipe's fingerprint. Each plan line is rebuilt with \`tar -xOf\` into docker load while later
  * members are still on the wire, and appended to the new plan. $2 is the image (tag or id) whose
  * id is printed at the end.
  */
-export const SYNC = compact(`${PRELUDE}cd "$P" || exit 4
+export const SYNC = compact(`${PRELUDE}${PREPARE}echo ready
+read -r go || exit 0
+[ "$go" = go ] || exit 0
 trap '' PIPE
 D=incoming/$$
 R=plans/.new.$$

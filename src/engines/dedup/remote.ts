@@ -10,7 +10,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { WharfError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { openExec } from '../ssh/exec';
-import { GC, PREPARE, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
+import { GC, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
 import type { OrphanSegment } from './hostPlan';
 import { HEX64 } from './pool';
 import { TarReader } from './tarReader';
@@ -114,12 +114,14 @@ export class RemotePool {
     work: WorkOptions = {},
     extra: string[] = [],
     onStdout?: (data: Buffer) => void,
+    watch?: (data: Buffer) => void,
   ): Promise<ScriptResult> {
     const channel = await openExec(this.client, this.argv(script, extra));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outSize = 0;
     channel.on('data', (data: Buffer) => {
+      watch?.(data);
       if (onStdout) return onStdout(data);
       outSize += data.length;
       if (outSize < 64 << 20) out.push(data);
@@ -158,11 +160,10 @@ export class RemotePool {
   }
 
   /**
-   * Checks the tools, creates the pool, keeps what dead syncs left, and says what the host holds,
-   * with the plans of `candidates` (fingerprints of recipes we could build on) when it has them.
+   * What the first part of SYNC said: the tools (a missing one is an error naming it), the pool,
+   * what dead syncs left, what the host holds, and the plans of the candidates it has.
    */
-  async prepare(image: string, candidates: string[] = [], work: WorkOptions = {}): Promise<Prepared> {
-    const result = await this.run(PREPARE, lines(candidates), work, [image]);
+  private parsePrepared(result: ScriptResult): Prepared {
     const missing = /^missing:(.*)$/m.exec(result.stdout);
     if (missing) {
       const tools = missing[1].trim().split(/\s+/);
@@ -173,7 +174,7 @@ export class RemotePool {
         remedy: `Install ${tools.join(' and ')} on ${this.host} or put ${tools.length > 1 ? 'them' : 'it'} on the PATH of non-interactive SSH sessions; nothing was sent`,
       });
     }
-    if (result.code !== 0) throw this.failure('preparing the pool', result);
+    if (!/^ready$/m.test(result.stdout)) throw this.failure('preparing the pool', result);
     this.sha256sum = /^sha256sum:yes$/m.test(result.stdout);
     const prepared: Prepared = { orphans: [], recipes: new Set(), plans: new Map(), dir: '' };
     // Sections: `plan:<fp>` and `orphan:<seg>` are followed by their lines.
@@ -181,6 +182,7 @@ export class RemotePool {
     let plan: string[] | undefined;
     let orphan: OrphanSegment | undefined;
     for (const line of result.stdout.split('\n')) {
+      if (line === 'ready') break;
       const marker = /^(recipe|plan|orphan|image|pool|sha256sum):(.*)$/.exec(line);
       if (!marker) {
         if (plan && line) plan.push(`${line}\n`);
@@ -208,8 +210,56 @@ export class RemotePool {
    * One sync in one session: `produce` writes the members (see SYNC), the host loads as they come.
    * `image` names what to look up afterwards (tag or id). `level` is the wire's gzip level.
    */
-  async sync(image: string, level: number, produce: (writer: WireWriter) => Promise<void>, work: WorkOptions = {}): Promise<StreamResult> {
-    const result = await this.run(SYNC, (channel) => this.write(channel, level, produce), work, [image]);
+  /**
+   * A whole sync in one session: the host answers what prepare asks (see `Prepared`), `decide`
+   * says whether to go on (false: the host is told to stop and `streamed` is undefined), and then
+   * `produce` writes the members (see SYNC) while the host loads as they come. `candidates`: the
+   * fingerprints of recipes whose plans we want. `level` is the wire's gzip level.
+   */
+  async sync(
+    image: string,
+    candidates: string[],
+    decide: (prepared: Prepared) => boolean,
+    level: number,
+    produce: (writer: WireWriter) => Promise<void>,
+    work: WorkOptions = {},
+  ): Promise<{ prepared: Prepared; streamed?: StreamResult }> {
+    let went = false;
+    let prepared: Prepared | undefined;
+    let head = '';
+    let answered: (text: string | undefined) => void = () => undefined;
+    const answer = new Promise<string | undefined>((resolve) => (answered = resolve));
+    const watch = (data: Buffer) => {
+      if (prepared !== undefined || head.includes('\nready\n')) return;
+      head += data.toString('utf8');
+      if (/^ready$/m.test(head)) answered(head);
+    };
+    const result = await this.run(
+      SYNC,
+      async (channel) => {
+        channel.once('close', () => answered(undefined));
+        channel.write(`${lines(candidates)}\n`);
+        const text = await answer;
+        if (text === undefined) return;
+        prepared = this.parsePrepared({ code: 0, stdout: text, stderr: '', bytesIn: 0 });
+        went = decide(prepared);
+        channel.write(went ? 'go\n' : 'stop\n');
+        if (went) await this.write(channel, level, produce);
+      },
+      work,
+      [image],
+      undefined,
+      watch,
+    );
+    if (!prepared) return { prepared: this.parsePrepared(result) };
+    if (!went) return { prepared };
+    // What the stream part printed (the first part has recipe: lines of its own).
+    const tail = result.stdout.slice(result.stdout.search(/^ready$/m) + 6);
+    const streamed = this.streamResult({ ...result, stdout: tail });
+    return { prepared, streamed };
+  }
+
+  private streamResult(result: ScriptResult): StreamResult {
     const named = (kind: string) => [...new Set([...result.stdout.matchAll(new RegExp(`^${kind}:([0-9a-f]{64})$`, 'gm'))].map((match) => match[1]))];
     const load = /^load:(\d+)$/m.exec(result.stdout);
     const tar = /^tar:(\d*) bad:(\d+)/m.exec(result.stdout);

@@ -17,10 +17,11 @@ import { inspectImage, engineCall } from '../docker/imageOps';
 import { resolveSshTarget } from '../ssh/config';
 import { connectSsh, type SshConnectOptions } from '../ssh/connection';
 import { Pool, formatBytes, recipeFingerprint, type Recipe } from './pool';
+import { ChunkFeed } from './chunkFeed';
 import { OrderedQueue } from './orderedQueue';
 import { HostIndex, PLAN_FLUSH_ENTRIES, PlanWriter, type HostRecipe, type OrphanSegment } from './hostPlan';
 import { SegmentBuilder } from './segment';
-import { RemotePool, type RemotePoolOptions } from './remote';
+import { RemotePool, type Prepared, type RemotePoolOptions, type StreamResult } from './remote';
 
 export type SyncPhase = 'saving' | 'connecting' | 'comparing' | 'sending' | 'loading' | 'verifying' | 'repairing' | 'done' | 'failed';
 
@@ -133,6 +134,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
     figures.chunksTotal = new Set(recipe.chunks).size;
   };
   const release = await pool.enter();
+  let early: EarlySave | undefined;
   let client = options.client;
   let ownClient = false;
   try {
@@ -143,6 +145,8 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
     const ref = (info.RepoTags ?? []).includes(image) ? image : info.Id;
     let recipe = await reusableRecipe(pool, image, info.Id);
     if (recipe) useRecipe(recipe);
+    // Without a recipe, the save starts now, while SSH connects; the stream reads it from the feed.
+    early = recipe ? undefined : startSave(pool, options.docker, image, info, options);
     emit('connecting');
     progress(`connecting to ${options.host}`);
     if (!client) {
@@ -151,39 +155,41 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       ownClient = true;
     }
     const remote = new RemotePool(client, options.host, options.remote);
-    const candidates = await candidateRecipes(pool, image);
-    const prepared = await remote.prepare(ref, candidates.map((candidate) => candidate.fingerprint), options);
-    figures.recovered = prepared.orphans.reduce((sum, orphan) => sum + orphan.hashes.length, 0);
-    if (figures.recovered) options.log?.info(`dedup: ${figures.recovered} chunks an interrupted sync left on ${options.host} are reused`);
-    if (prepared.imageId === info.Id && !options.verifyAll) {
-      figures.upToDate = true;
-      figures.verified = true;
-      figures.chunksPresent = figures.chunksTotal;
-      figures.dedupRatio = 1;
-      emit('done');
-      await record(pool, figures, true);
-      return figures;
-    }
-    const bases: HostRecipe[] = candidates.flatMap((candidate) => {
-      const plan = prepared.plans.get(candidate.fingerprint);
-      return plan === undefined ? [] : [{ ...candidate, plan }];
-    });
-
-    // One pass: the save (or the stored recipe) is cut, stored, sent and loaded on the host at once.
     const sent = new Set<string>();
     let sentRaw = 0;
-    const pass = async (exclude: ReadonlySet<string>, orphans: OrphanSegment[]) => {
-      const index = new HostIndex(bases, orphans, exclude);
-      if (index.rejected.length) options.log?.warn(`dedup: ${index.rejected.length} plans on ${options.host} did not match their recipes; not used`);
+    let base = 0;
+    const candidates = await candidateRecipes(pool, image);
+    const fingerprints = candidates.map((candidate) => candidate.fingerprint);
+    let bases: HostRecipe[] = [];
+    let prepared: Prepared | undefined;
+    // The first session's answer: what the host holds; false when it already has the image.
+    const decide = (answer: Prepared): boolean => {
+      prepared = answer;
+      figures.recovered = answer.orphans.reduce((sum, orphan) => sum + orphan.hashes.length, 0);
+      if (figures.recovered) options.log?.info(`dedup: ${figures.recovered} chunks an interrupted sync left on ${options.host} are reused`);
+      if (answer.imageId === info.Id && !options.verifyAll) return false;
+      bases = candidates.flatMap((candidate) => {
+        const plan = answer.plans.get(candidate.fingerprint);
+        return plan === undefined ? [] : [{ ...candidate, plan }];
+      });
+      return true;
+    };
+
+    // One pass: the save (or the stored recipe) is cut, stored, sent and loaded on the host at once.
+    async function pass(exclude: ReadonlySet<string>, orphans: () => OrphanSegment[], go: (answer: Prepared) => boolean): Promise<PassResult | undefined> {
       const plan = new PlanWriter();
       const present = new Set<string>();
       const distinct = new Set<string>();
       let sentNow = 0;
-      emit('sending');
-      const streamed = await remote.sync(
+      const { streamed } = await remote.sync(
         ref,
+        fingerprints,
+        go,
         WIRE_LEVEL,
         async (writer) => {
+          const index = new HostIndex(bases, orphans(), exclude);
+          if (index.rejected.length) options.log?.warn(`dedup: ${index.rejected.length} plans on ${options.host} did not match their recipes; not used`);
+          emit('sending');
           const queue = new OrderedQueue(4);
           let open = new SegmentBuilder();
           let together = 0;
@@ -234,19 +240,14 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
                 if (stopped()) break;
                 await put(hash, recipe.sizes[index], async () => zlib.gunzipSync(await pool.readChunk(hash)), () => pool.readChunk(hash));
               }
-            } else {
+            } else if (early) {
               progress(`saving ${image} into the pool and sending it`);
-              const stream = await engineCall(`image ${image}`, () => options.docker.getImage(image).get());
-              const tags = (info.RepoTags ?? []).filter((tag) => tag === image);
-              try {
-                const stats = await pool.ingest(stream as unknown as AsyncIterable<Buffer>, { imageId: info.Id, tags }, options, (hash, data, packed) =>
-                  stopped() ? undefined : put(hash, data.length, () => data, packed),
-                );
-                options.log?.info(`dedup: saved ${image}: ${stats.chunksTotal} chunks, ${stats.chunksNew} new (${formatBytes(stats.bytesNew)}) in ${stats.durationMs} ms`);
-                recipe = stats.recipe;
-              } catch (error) {
-                if (!isWharfError(error, 'cancelled')) throw error;
+              for await (const chunk of early.feed) {
+                if (stopped()) break;
+                await put(chunk.hash, chunk.data.length, () => chunk.data, chunk.packed);
               }
+              if (stopped()) early.stop();
+              recipe = await early.done;
             }
             // Stopped or not, the open segment goes out: every chunk taken so far arrives whole.
             await closeSegment();
@@ -260,14 +261,23 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
         },
         options,
       );
+      if (!streamed) return undefined;
       figures.wireBytes = base + streamed.bytes;
       base = figures.wireBytes;
       return { streamed, segments: plan.segments, present: present.size, sentNow };
-    };
-    let base = 0;
+    }
 
-    const first = await pass(new Set(), prepared.orphans);
+    const first = await pass(new Set(), () => prepared?.orphans ?? [], decide);
     throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
+    if (!first) {
+      figures.upToDate = true;
+      figures.verified = true;
+      figures.chunksPresent = figures.chunksTotal;
+      figures.dedupRatio = 1;
+      emit('done');
+      await record(pool, figures, true);
+      return figures;
+    }
     if (first.streamed.failure) throw first.streamed.failure;
     if (!recipe) throw new WharfError({ code: 'failed', object: image, cause: 'the save ended before the image was whole', remedy: 'Sync again' });
     useRecipe(recipe);
@@ -283,12 +293,13 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       for (const segment of checked.bad) damaged.add(segment);
       // A second stream without the damaged segments (and without what an interrupted sync left,
       // whose chunk lists could be the cause) sends just the chunks they held, and loads again.
-      if (damaged.size || (id !== info.Id && prepared.orphans.length)) {
+      if (damaged.size || (id !== info.Id && prepared?.orphans.length)) {
         options.log?.warn(`dedup: ${damaged.size} damaged or missing segments on ${options.host}; sending their chunks again`);
         emit('repairing');
         await remote.remove([...damaged], options);
-        const second = await pass(damaged, []);
+        const second = await pass(damaged, () => [], () => true);
         throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
+        if (!second) throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: 'the repair stream did not start', remedy: 'Sync again' });
         figures.repaired = second.sentNow;
         figures.chunksSent = sent.size;
         if (second.streamed.failure) throw second.streamed.failure;
@@ -313,6 +324,9 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
     await record(pool, figures, false).catch(() => undefined);
     throw error;
   } finally {
+    // A save still running (a failure, or the host had the image) stops; its chunks stay pooled.
+    early?.stop();
+    await early?.done.catch(() => undefined);
     if (ownClient) client?.end();
     await release();
   }
@@ -330,6 +344,45 @@ const WIRE_LEVEL = 6;
  * they are: compressing 200 MB twice on 2 cores costs more time than the few % of bytes it saves.
  */
 const COMPRESS_TOGETHER_BYTES = 32 << 20;
+
+interface EarlySave {
+  feed: ChunkFeed;
+  /** The recipe once the save is whole; undefined when it was stopped. */
+  done: Promise<Recipe | undefined>;
+  stop(): void;
+}
+
+/** Ingests `docker save` into the pool, handing each chunk to the feed (at most 32 MiB ahead). */
+function startSave(pool: Pool, docker: Docker, image: string, info: { Id: string; RepoTags?: string[] }, work: WorkOptions): EarlySave {
+  const stopper = new AbortController();
+  const signal = work.signal ? AbortSignal.any([work.signal, stopper.signal]) : stopper.signal;
+  const feed = new ChunkFeed(32 << 20);
+  const done = (async () => {
+    try {
+      const stream = await engineCall(`image ${image}`, () => docker.getImage(image).get());
+      const tags = (info.RepoTags ?? []).filter((tag) => tag === image);
+      const stats = await pool.ingest(stream as unknown as AsyncIterable<Buffer>, { imageId: info.Id, tags }, { ...work, signal }, (hash, data, packed) => feed.push({ hash, data, packed }));
+      work.log?.info(`dedup: saved ${image}: ${stats.chunksTotal} chunks, ${stats.chunksNew} new (${formatBytes(stats.bytesNew)}) in ${stats.durationMs} ms`);
+      feed.end();
+      return stats.recipe;
+    } catch (error) {
+      const stopped = isWharfError(error, 'cancelled');
+      feed.end(stopped ? undefined : error);
+      if (stopped) return undefined;
+      throw error;
+    }
+  })();
+  done.catch(() => undefined); // surfaces through the feed, or is awaited on the way out
+  return { feed, done, stop: () => (stopper.abort(), feed.close()) };
+}
+
+interface PassResult {
+  streamed: StreamResult;
+  /** Segments the plan of this pass names. */
+  segments: Set<string>;
+  present: number;
+  sentNow: number;
+}
 
 /** A recipe in the pool for this image with every chunk present, so no save is needed. */
 async function reusableRecipe(pool: Pool, image: string, imageId: string): Promise<Recipe | undefined> {
