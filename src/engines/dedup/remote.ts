@@ -1,9 +1,9 @@
 /**
  * The remote pool, driven over one ssh2 connection: each step is a fixed script from hostScripts.ts
  * run as `sh -c SCRIPT wharf-dedup POOL ARG` (argv, quoted by exec.ts), fed only on stdin.
- * A sync takes two sessions: `prepare` (tools, leftovers, what the host holds, the plans of the
- * recipes we share) and `sync` (the stream, with the load running on the host while it arrives).
- * Damaged segments are found with `verify` and dropped with `remove` before a second stream.
+ * A sync is one session: the host first answers what it holds (tools, leftovers, recipes, the plans
+ * of the recipes we share), then takes the stream and loads while it arrives. Damaged segments are
+ * found with `verify` and dropped with `remove` before a second stream; `gc` frees unused ones.
  */
 import { createHash } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';

@@ -1,12 +1,12 @@
 /**
- * `wharf sync IMAGE HOST`: the whole deduplicated sync in two SSH sessions. The first learns what
- * the host holds: its recipes, the plans of those this pool shares with it (where each chunk is),
- * and the segments an interrupted sync left. The second is one stream: the image is saved and cut
- * (or read from the pool's recipe) while the chunks the host lacks go out in segments and the
- * plan names, for every chunk, the segment member it is in; the host stores the segments and pipes
- * the rebuilt archive into docker load as the plan arrives. Then the loaded id is checked against
- * ours; when it differs, the segments the plan uses are checked by their hash, the damaged ones
- * dropped, and a second stream sends just the chunks they held.
+ * `wharf sync IMAGE HOST`: the whole deduplicated sync in one SSH session. The save starts while
+ * SSH connects. The host first says what it holds: its recipes, the plans of those this pool shares
+ * with it (where each chunk is), and the segments an interrupted sync left. Then one stream: the
+ * image is cut (or read from the pool's recipe) while the chunks the host lacks go out in segments
+ * and the plan names, for every chunk, the segment member it is in; the host stores the segments
+ * and pipes the rebuilt archive into docker load as the plan arrives. Then the loaded id is checked
+ * against ours; when it differs, the segments the plan uses are checked by their hash, the damaged
+ * ones dropped, and a second stream sends just the chunks they held.
  */
 import zlib from 'node:zlib';
 import type Docker from 'dockerode';
