@@ -81,9 +81,11 @@ export const pool: CliCommand = {
       }
       return 0;
     }
+    const keepText = stringFlag(args, 'keep');
+    const keep = keepText === undefined ? undefined : Number(keepText);
+    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) throw new UsageError('--keep needs a whole number');
     const on = stringFlag(args, 'on');
     if (on !== undefined) {
-      if (stringFlag(args, 'keep') !== undefined) throw new UsageError('--keep is for the local pool; on a host, name the images with --remove');
       const { gcHostPool } = await import('../../engines/dedup/hostGc');
       const result = await gcHostPool({
         poolDir: opened.dir,
@@ -91,15 +93,13 @@ export const pool: CliCommand = {
         sshConfigFile: stringFlag(args, 'ssh-config'),
         remote: { dir: stringFlag(args, 'remote-pool') },
         remove: stringFlag(args, 'remove')?.split(',').filter(Boolean),
+        keep,
         progress: stderrProgress(),
       });
       if (args.flags.has('json')) printJson(result);
       else process.stdout.write(`${on}: dropped ${result.plansDropped.length} images; freed ${result.segmentsFreed} segments; ${result.plansKept.length} images kept\n`);
       return 0;
     }
-    const keepText = stringFlag(args, 'keep');
-    const keep = keepText === undefined ? undefined : Number(keepText);
-    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) throw new UsageError('--keep needs a whole number');
     const result = await opened.gc({ remove: stringFlag(args, 'remove')?.split(',').filter(Boolean), keep });
     if (args.flags.has('json')) printJson(result);
     else process.stdout.write(`removed ${result.recipesRemoved.length} images; freed ${result.chunksRemoved} chunks (${formatBytes(result.bytesFreed)}); ${result.chunksKept} chunks kept\n`);

@@ -1,14 +1,16 @@
 /**
- * Garbage collection of a host's pool: the plans of the named images are dropped (named through
- * this pool's recipes, since the host knows plans only by fingerprint), then every segment no
- * remaining plan uses is freed. Refused while a sync to that pool runs, and the other way round.
+ * Garbage collection of a host's pool: the plans of the named images, and with `keep` those beyond
+ * the newest N versions of each repository, are dropped (named and ordered through this pool's
+ * recipes, since the host knows plans only by fingerprint; plans this pool does not know are kept),
+ * then every segment no remaining plan uses is freed. Refused while a sync to that pool runs, and
+ * the other way round.
  */
 import type { Client } from 'ssh2';
 import { WharfError } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { resolveSshTarget } from '../ssh/config';
 import { connectSsh, type SshConnectOptions } from '../ssh/connection';
-import { Pool, recipeFingerprint } from './pool';
+import { Pool, olderVersions, recipeFingerprint } from './pool';
 import { RemotePool, type HostGcResult, type RemotePoolOptions } from './remote';
 
 export interface HostGcOptions extends WorkOptions {
@@ -20,6 +22,8 @@ export interface HostGcOptions extends WorkOptions {
   remote?: RemotePoolOptions;
   /** Images (tag, id or id prefix) whose plans the host drops. */
   remove?: string[];
+  /** Keep only the newest N versions of each repository on the host. */
+  keep?: number;
   client?: Client;
 }
 
@@ -34,7 +38,13 @@ export async function gcHostPool(options: HostGcOptions): Promise<HostGcResult> 
   const client = options.client ?? (await connectSsh(await resolveSshTarget(options.host, { configFile: options.sshConfigFile }), { ...options.ssh, signal: options.signal }));
   try {
     options.progress?.report({ message: `collecting garbage on ${options.host}` });
-    return await new RemotePool(client, options.host, options.remote).gc(drop, options);
+    const remote = new RemotePool(client, options.host, options.remote);
+    if (options.keep !== undefined) {
+      const held = await remote.plans(options);
+      const onHost = (await pool.listRecipes()).filter((recipe) => held.has(recipeFingerprint(recipe.chunks)));
+      for (const recipe of olderVersions(onHost, options.keep)) drop.push(recipeFingerprint(recipe.chunks));
+    }
+    return await remote.gc([...new Set(drop)], options);
   } finally {
     if (!options.client) client.end();
   }

@@ -200,3 +200,9 @@ for f in segs/*.idx; do [ -f "$f" ] && [ ! -f "\${f%.idx}" ] && rm -f "$f"; done
 for f in plans/${HEX64}; do [ -f "$f" ] && echo "kept:\${f#plans/}"; done
 exit 0
 `);
+
+/** The fingerprints of the plans the host holds. */
+export const PLANS = compact(`${PRELUDE}cd "$P" 2>/dev/null || exit 0
+for f in plans/${HEX64}; do [ -f "$f" ] && echo "recipe:\${f#plans/}"; done
+exit 0
+`);

@@ -414,21 +414,7 @@ export class Pool {
         if (matches.length === 0) throw new WharfError({ code: 'not-found', object: `pool image ${ref}`, cause: 'no recipe in the pool has this id or tag', remedy: 'Run `wharf pool ls` to see what the pool holds' });
         for (const recipe of matches) drop.add(recipe.imageId);
       }
-      if (options.keep !== undefined) {
-        const seen = new Map<string, number>();
-        for (const recipe of recipes) {
-          const repos = new Set(recipe.tags.map(repoOf));
-          if (repos.size === 0) continue;
-          // A recipe survives when it is among the newest N of any of its repositories.
-          let keepIt = false;
-          for (const repo of repos) {
-            const count = (seen.get(repo) ?? 0) + 1;
-            seen.set(repo, count);
-            if (count <= options.keep) keepIt = true;
-          }
-          if (!keepIt) drop.add(recipe.imageId);
-        }
-      }
+      if (options.keep !== undefined) for (const recipe of olderVersions(recipes, options.keep)) drop.add(recipe.imageId);
       for (const imageId of drop) await fs.rm(path.join(this.dir, 'recipes', `${imageHex(imageId)}.json`), { force: true });
       const live = new Set<string>();
       for (const recipe of recipes) if (!drop.has(recipe.imageId)) for (const hash of recipe.chunks) live.add(hash);
@@ -635,6 +621,28 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * The recipes beyond the newest `keep` of each repository (`recipes` newest first, as listRecipes
+ * gives them). A recipe survives when it is among the newest N of any of its repositories; untagged
+ * recipes are never counted, so never dropped this way.
+ */
+export function olderVersions(recipes: Recipe[], keep: number): Recipe[] {
+  const seen = new Map<string, number>();
+  const older: Recipe[] = [];
+  for (const recipe of recipes) {
+    const repos = new Set(recipe.tags.map(repoOf));
+    if (repos.size === 0) continue;
+    let keepIt = false;
+    for (const repo of repos) {
+      const count = (seen.get(repo) ?? 0) + 1;
+      seen.set(repo, count);
+      if (count <= keep) keepIt = true;
+    }
+    if (!keepIt) older.push(recipe);
+  }
+  return older;
 }
 
 function repoOf(tag: string): string {

@@ -10,7 +10,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { WharfError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { openExec } from '../ssh/exec';
-import { GC, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
+import { GC, PLANS, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
 import type { OrphanSegment } from './hostPlan';
 import { HEX64 } from './pool';
 import { TarReader } from './tarReader';
@@ -302,6 +302,13 @@ export class RemotePool {
     const result = await this.run(PULL, lines(hashes), work, [], (data) => reader.push(data));
     if (result.code !== 0) throw this.failure('reading segments back', result);
     return { checked: hashes.length, bad: [...bad], method: 'pull' };
+  }
+
+  /** The fingerprints of the recipes (plans) the host holds. */
+  async plans(work: WorkOptions = {}): Promise<Set<string>> {
+    const result = await this.run(PLANS, undefined, work);
+    if (result.code !== 0) throw this.failure('listing the plans', result);
+    return new Set([...result.stdout.matchAll(/^recipe:([0-9a-f]{64})$/gm)].map((match) => match[1]));
   }
 
   /** Drops the plans `drop` names, then frees the segments no plan uses. */

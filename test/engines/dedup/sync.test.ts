@@ -229,6 +229,15 @@ describe('dedup sync over SSH (lab)', () => {
     assert.equal(again.chunksSent, 0);
     assert.equal(again.verified, true);
     assert.equal(await remoteId(v2), (await local.getImage(v2).inspect()).Id);
+
+    // --keep 1: of v1 and v2 (one repository), the host keeps the newer plan only.
+    const [p1, p2] = [await pool.findRecipe(v1), await pool.findRecipe(v2)];
+    assert.ok(p1 && p2);
+    const older = await gcHostPool({ ...gcOptions, remove: undefined, keep: 1 });
+    assert.deepEqual(older.plansDropped, [recipeFingerprint(p1.chunks)]);
+    assert.ok(older.plansKept.includes(recipeFingerprint(p2.chunks)));
+    await dropRemote(v2);
+    assert.equal((await syncImage(v2, options())).chunksSent, 0, 'v2 still rebuilds from what is left');
   });
 
   it('garbage collection drops old versions and frees the chunks nobody uses', async () => {
