@@ -64,4 +64,28 @@ suite('dedup sync (extension host)', () => {
     const { stdout } = await run('docker', ['-H', lab.docker.remote.host, 'image', 'inspect', '--format', '{{.Id}}', tag]);
     assert.strictEqual(stdout.trim(), f.imageId);
   });
+
+  test('wharf.cleanHostPool drops the image from the host pool and frees its segments', async function () {
+    this.timeout(120_000);
+    const remotePool = path.join(work, 'remote-pool');
+    const segments = () => fs.readdirSync(path.join(remotePool, 'segs')).filter((name) => !name.endsWith('.idx'));
+    const before = segments().length;
+    assert.ok(before > 0, 'the sync left segments on the host');
+    const result = (await vscode.commands.executeCommand('wharf.cleanHostPool', {
+      host: lab.ssh.alias,
+      remove: [tag],
+      sshConfigFile: lab.ssh.configFile,
+      poolPath: path.join(work, 'pool'),
+      remotePool,
+      confirmed: true,
+    })) as { plansDropped: string[]; plansKept: string[]; segmentsFreed: number } | undefined;
+    assert.ok(result, 'the command returned no result (see the Wharf log)');
+    assert.strictEqual(result.plansDropped.length, 1);
+    assert.strictEqual(result.plansKept.length, 0);
+    assert.strictEqual(result.segmentsFreed, before);
+    assert.deepStrictEqual(segments(), []);
+    // The host's engine keeps the image: only the pool was cleaned.
+    const { stdout } = await run('docker', ['-H', lab.docker.remote.host, 'image', 'inspect', '--format', '{{.Id}}', tag]);
+    assert.match(stdout.trim(), /^sha256:/);
+  });
 });

@@ -7,6 +7,7 @@ import { checkConnections } from './checkConnections';
 import { dockerCommands } from '../docker/commands';
 import { etcdCommands } from '../etcd/commands/table';
 import { registryCommands } from '../registries/table';
+import { cleanHostPool } from '../dedup/cleanHostPool';
 import { syncToHost } from '../dedup/syncToHost';
 import { switchover, switchoverRollback } from '../switchover/switchover';
 import { transferCommands } from '../transfer/table';
@@ -31,6 +32,7 @@ const table: Record<string, Handler> = {
   ...registryCommands,
   // Deduplicated sync over SSH: src/vscode/dedup.
   'wharf.syncToHost': syncToHost,
+  'wharf.cleanHostPool': cleanHostPool,
   // Zero-downtime switchover through etcd and the proxy: src/vscode/switchover.
   'wharf.switchover': switchover,
   'wharf.switchoverRollback': switchoverRollback,
