@@ -51,7 +51,10 @@ export async function connectEngine(endpoint: EngineEndpoint, options: EngineCon
           throw new WharfError({ code: 'tls', object: `engine ${endpoint.label}`, cause: `cannot read ${path.join(dir, file)} (${messageOf(error)})`, remedy: 'Point DOCKER_CERT_PATH at the folder with ca.pem, cert.pem and key.pem, or unset DOCKER_TLS_VERIFY' });
         }
       };
-      const [ca, cert, key] = await Promise.all([read('ca.pem'), read('cert.pem'), read('key.pem')]);
+      // Read together, reported in order: the first missing file of ca, cert, key is the one named.
+      const settled = await Promise.allSettled([read('ca.pem'), read('cert.pem'), read('key.pem')]);
+      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+      const [ca, cert, key] = settled.map((outcome) => (outcome as PromiseFulfilledResult<Buffer | undefined>).value);
       return new Docker({
         host: endpoint.host,
         port: endpoint.port,
