@@ -27,7 +27,7 @@ function compact(script: string): string {
 /**
  * Tools, pool folders, what dead syncs left (their segments are kept: a tar member is listed only
  * when the next one starts or tar ended well; with sha256sum each is checked against its name),
- * the plans the host holds, the plans of the fingerprints on stdin (up to a blank line), the orphan
+ * the plans of the fingerprints on stdin it holds (up to a blank line), the orphan
  * segments with their chunk lists, and the id of $2 in the host's engine. The first part of SYNC.
  */
 const PREPARE = `missing=
@@ -52,7 +52,6 @@ for d in incoming/*; do
   rm -rf "$d"
 done
 for f in plans/.new.*; do [ -f "$f" ] || continue; kill -0 "\${f##*.}" 2>/dev/null || rm -f "$f"; done
-for f in plans/${HEX64}; do [ -f "$f" ] && echo "recipe:\${f#plans/}"; done
 while IFS= read -r f && [ -n "$f" ]; do case $f in ${HEX64}) [ -f "plans/$f" ] && { echo "plan:$f"; cat "plans/$f"; } ;; esac; done
 for f in orphans/*; do
   [ -f "$f" ] || continue
@@ -61,7 +60,6 @@ for f in orphans/*; do
   done < "$f"
 done
 printf 'image:'; docker image inspect --format '{{.Id}}' "$2" 2>/dev/null || echo
-echo "pool:$P"
 `;
 
 /**

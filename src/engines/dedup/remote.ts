@@ -10,13 +10,11 @@ import type { Client, ClientChannel } from 'ssh2';
 import { WharfError, throwIfCancelled } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { openExec } from '../ssh/exec';
-import { GC, PLANS, PULL, REMOVE, REQUIRED_TOOLS, SUMS, SYNC } from './hostScripts';
+import { GC, PLANS, PULL, REMOVE, SUMS, SYNC } from './hostScripts';
 import type { OrphanSegment } from './hostPlan';
 import { HEX64 } from './pool';
 import { TarReader } from './tarReader';
 import { WireWriter } from './wireWriter';
-
-export { REQUIRED_TOOLS };
 
 const WHY: Record<string, string> = {
   cat: 'joins the chunks back into the image archive',
@@ -49,13 +47,10 @@ export interface ScriptResult {
 export interface Prepared {
   /** Segments an interrupted sync left on the host outside any plan, with their chunk lists. */
   orphans: OrphanSegment[];
-  /** Fingerprints of the recipes the host holds (every segment of their plans arrived). */
-  recipes: Set<string>;
   /** The plans of the asked-for fingerprints the host holds. */
   plans: Map<string, string>;
   /** The id the host's engine gives the image, if it has it. */
   imageId?: string;
-  dir: string;
 }
 
 export interface StreamResult {
@@ -176,14 +171,14 @@ export class RemotePool {
     }
     if (!/^ready$/m.test(result.stdout)) throw this.failure('preparing the pool', result);
     this.sha256sum = /^sha256sum:yes$/m.test(result.stdout);
-    const prepared: Prepared = { orphans: [], recipes: new Set(), plans: new Map(), dir: '' };
+    const prepared: Prepared = { orphans: [], plans: new Map() };
     // Sections: `plan:<fp>` and `orphan:<seg>` are followed by their lines.
     const plans = new Map<string, string[]>();
     let plan: string[] | undefined;
     let orphan: OrphanSegment | undefined;
     for (const line of result.stdout.split('\n')) {
       if (line === 'ready') break;
-      const marker = /^(recipe|plan|orphan|image|pool|sha256sum):(.*)$/.exec(line);
+      const marker = /^(plan|orphan|image|sha256sum):(.*)$/.exec(line);
       if (!marker) {
         if (plan && line) plan.push(`${line}\n`);
         else if (orphan && HEX64.test(line)) orphan.hashes.push(line);
@@ -192,24 +187,14 @@ export class RemotePool {
       plan = undefined;
       orphan = undefined;
       const [, kind, value] = marker;
-      if (kind === 'recipe' && HEX64.test(value)) prepared.recipes.add(value);
-      else if (kind === 'plan' && HEX64.test(value)) plans.set(value, (plan = []));
+      if (kind === 'plan' && HEX64.test(value)) plans.set(value, (plan = []));
       else if (kind === 'orphan' && HEX64.test(value)) prepared.orphans.push((orphan = { seg: value, hashes: [] }));
       else if (kind === 'image' && /^sha256:[0-9a-f]{64}$/.test(value)) prepared.imageId = value;
-      else if (kind === 'pool') prepared.dir = value;
     }
     for (const [fingerprint, text] of plans) prepared.plans.set(fingerprint, text.join(''));
     return prepared;
   }
 
-  get hasSha256sum(): boolean {
-    return this.sha256sum;
-  }
-
-  /**
-   * One sync in one session: `produce` writes the members (see SYNC), the host loads as they come.
-   * `image` names what to look up afterwards (tag or id). `level` is the wire's gzip level.
-   */
   /**
    * A whole sync in one session: the host answers what prepare asks (see `Prepared`), `decide`
    * says whether to go on (false: the host is told to stop and `streamed` is undefined), and then
@@ -226,13 +211,16 @@ export class RemotePool {
   ): Promise<{ prepared: Prepared; streamed?: StreamResult }> {
     let went = false;
     let prepared: Prepared | undefined;
-    let head = '';
+    let head: string | undefined = '';
     let answered: (text: string | undefined) => void = () => undefined;
     const answer = new Promise<string | undefined>((resolve) => (answered = resolve));
+    // Watches stdout until the first part's `ready` line.
     const watch = (data: Buffer) => {
-      if (prepared !== undefined || head.includes('\nready\n')) return;
+      if (head === undefined) return;
       head += data.toString('utf8');
-      if (/^ready$/m.test(head)) answered(head);
+      if (!/^ready$/m.test(head)) return;
+      answered(head);
+      head = undefined;
     };
     const result = await this.run(
       SYNC,
@@ -253,7 +241,7 @@ export class RemotePool {
     );
     if (!prepared) return { prepared: this.parsePrepared(result) };
     if (!went) return { prepared };
-    // What the stream part printed (the first part has recipe: lines of its own).
+    // What the stream part printed, after the first part's answer.
     const tail = result.stdout.slice(result.stdout.search(/^ready$/m) + 6);
     const streamed = this.streamResult({ ...result, stdout: tail });
     return { prepared, streamed };

@@ -8,7 +8,6 @@
  * against ours; when it differs, the segments the plan uses are checked by their hash, the damaged
  * ones dropped, and a second stream sends just the chunks they held.
  */
-import zlib from 'node:zlib';
 import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { WharfError, isWharfError, messageOf, throwIfCancelled } from '../core/errors';
@@ -19,7 +18,7 @@ import { connectSsh, type SshConnectOptions } from '../ssh/connection';
 import { Pool, formatBytes, recipeFingerprint, type Recipe } from './pool';
 import { ChunkFeed } from './chunkFeed';
 import { OrderedQueue } from './orderedQueue';
-import { HostIndex, PLAN_FLUSH_ENTRIES, PlanWriter, type HostRecipe, type OrphanSegment } from './hostPlan';
+import { HostIndex, PLAN_FLUSH_ENTRIES, PlanWriter, type HostRecipe } from './hostPlan';
 import { SegmentBuilder } from './segment';
 import { RemotePool, type Prepared, type RemotePoolOptions, type StreamResult } from './remote';
 
@@ -176,7 +175,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
     };
 
     // One pass: the save (or the stored recipe) is cut, stored, sent and loaded on the host at once.
-    async function pass(exclude: ReadonlySet<string>, orphans: () => OrphanSegment[], go: (answer: Prepared) => boolean): Promise<PassResult | undefined> {
+    async function pass(exclude: ReadonlySet<string>, withOrphans: boolean, go: (answer: Prepared) => boolean): Promise<PassResult | undefined> {
       const plan = new PlanWriter();
       const present = new Set<string>();
       const distinct = new Set<string>();
@@ -187,7 +186,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
         go,
         WIRE_LEVEL,
         async (writer) => {
-          const index = new HostIndex(bases, orphans(), exclude);
+          const index = new HostIndex(bases, withOrphans ? (prepared?.orphans ?? []) : [], exclude);
           if (index.rejected.length) options.log?.warn(`dedup: ${index.rejected.length} plans on ${options.host} did not match their recipes; not used`);
           emit('sending');
           const queue = new OrderedQueue(4);
@@ -238,7 +237,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
             if (recipe) {
               for (const [index, hash] of recipe.chunks.entries()) {
                 if (stopped()) break;
-                await put(hash, recipe.sizes[index], async () => zlib.gunzipSync(await pool.readChunk(hash)), () => pool.readChunk(hash));
+                await put(hash, recipe.sizes[index], () => pool.readRaw(hash), () => pool.readChunk(hash));
               }
             } else if (early) {
               progress(`saving ${image} into the pool and sending it`);
@@ -267,7 +266,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
       return { streamed, segments: plan.segments, present: present.size, sentNow };
     }
 
-    const first = await pass(new Set(), () => prepared?.orphans ?? [], decide);
+    const first = await pass(new Set(), true, decide);
     throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
     if (!first) {
       figures.upToDate = true;
@@ -297,7 +296,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
         options.log?.warn(`dedup: ${damaged.size} damaged or missing segments on ${options.host}; sending their chunks again`);
         emit('repairing');
         await remote.remove([...damaged], options);
-        const second = await pass(damaged, () => [], () => true);
+        const second = await pass(damaged, false, () => true);
         throwIfCancelled(options.signal, `sync of ${image} to ${options.host}`);
         if (!second) throw new WharfError({ code: 'failed', object: `${image} on ${options.host}`, cause: 'the repair stream did not start', remedy: 'Sync again' });
         figures.repaired = second.sentNow;
