@@ -23,6 +23,8 @@ export interface ClusterOptions {
 }
 
 export interface ReadContext {
+  /** The pooled client, or while degraded one member's own client: read through this one. */
+  client: Etcd3;
   serializable: boolean;
   options: CallOptions;
 }
@@ -76,19 +78,28 @@ export class EtcdCluster {
   async read<T>(object: string, fn: (context: ReadContext) => Promise<T>): Promise<ReadResult<T>> {
     if (!this.degraded) {
       try {
-        return { value: await fn({ serializable: false, options: this.deadline(this.readTimeoutMs) }), stale: false };
+        return { value: await fn({ client: this.client, serializable: false, options: this.deadline(this.readTimeoutMs) }), stale: false };
       } catch (error) {
         if (!isQuorumSymptom(error)) throw etcdError(error, object);
         this.degradedUntil = Date.now() + DEGRADED_MS;
       }
     }
-    try {
-      const value = await fn({ serializable: true, options: this.deadline(this.readTimeoutMs) });
-      // Serializable answers while degraded: try linearizable again after the window.
-      return { value, stale: true };
-    } catch (error) {
-      throw etcdError(error, object);
+    // Serializable answers while degraded (linearizable again after the window). The pool retries
+    // only three times and may land on dead members each time, so ask every member in turn.
+    let lastError: unknown;
+    for (const client of [this.client, ...this.endpoints.map((endpoint) => this.member(endpoint))]) {
+      try {
+        return { value: await fn({ client, serializable: true, options: this.deadline(this.readTimeoutMs) }), stale: true };
+      } catch (error) {
+        if (!isQuorumSymptom(error)) throw etcdError(error, object);
+        lastError = error;
+      }
     }
+    throw etcdError(lastError, object);
+  }
+
+  private get endpoints(): string[] {
+    return this.clientOptions.hosts instanceof Array ? this.clientOptions.hosts : [this.clientOptions.hosts];
   }
 
   async write<T>(object: string, fn: (options: CallOptions) => Promise<T>): Promise<T> {

@@ -64,8 +64,8 @@ function startKey(key: Buffer): Buffer {
 
 async function rangeKeys(cluster: EtcdCluster, key: Buffer, rangeEnd: Buffer, limit: number, revision?: string) {
   key = startKey(key);
-  return cluster.read(`etcd prefix at ${key.toString()}`, ({ serializable, options }) =>
-    cluster.client.kv.range({ key, range_end: rangeEnd, limit, keys_only: true, serializable, revision }, options),
+  return cluster.read(`etcd prefix at ${key.toString()}`, ({ client, serializable, options }) =>
+    client.kv.range({ key, range_end: rangeEnd, limit, keys_only: true, serializable, revision }, options),
   );
 }
 
@@ -145,8 +145,8 @@ async function rangePieces(cluster: EtcdCluster, pieces: Piece[], limit: number)
   for (let index = 0; index < pieces.length; index += MAX_TXN_OPS) chunks.push(pieces.slice(index, index + MAX_TXN_OPS));
   const results = await Promise.all(
     chunks.map((chunk) =>
-      cluster.read(`etcd prefix at ${chunk[0].start.toString()}`, ({ serializable, options }) =>
-        cluster.client.kv.txn(
+      cluster.read(`etcd prefix at ${chunk[0].start.toString()}`, ({ client, serializable, options }) =>
+        client.kv.txn(
           { success: chunk.map((piece) => ({ request_range: { key: startKey(piece.start), range_end: prefixEnd(piece.base), limit, keys_only: true, serializable } })) },
           options,
         ),
@@ -214,8 +214,8 @@ function before(key: Buffer, end: Buffer): boolean {
 
 /** How many keys start with `prefix` (count only; nothing is transferred). */
 export async function countPrefix(cluster: EtcdCluster, prefix: string): Promise<ReadResult<number>> {
-  const result = await cluster.read(`etcd prefix ${prefix}`, ({ serializable, options }) =>
-    cluster.client.kv.range({ key: startKey(Buffer.from(prefix)), range_end: prefixEnd(prefix), count_only: true, serializable }, options),
+  const result = await cluster.read(`etcd prefix ${prefix}`, ({ client, serializable, options }) =>
+    client.kv.range({ key: startKey(Buffer.from(prefix)), range_end: prefixEnd(prefix), count_only: true, serializable }, options),
   );
   return { value: Number(result.value.count), stale: result.stale };
 }
@@ -235,8 +235,8 @@ export function toEntry(kv: IKeyValue): KeyEntry {
 
 /** One key with its value and revisions; undefined when it does not exist. */
 export async function getKey(cluster: EtcdCluster, key: string, revision?: string): Promise<ReadResult<KeyEntry | undefined> & { revision: string }> {
-  const result = await cluster.read(`etcd key ${key}`, ({ serializable, options }) =>
-    cluster.client.kv.range({ key: Buffer.from(key), serializable, revision }, options),
+  const result = await cluster.read(`etcd key ${key}`, ({ client, serializable, options }) =>
+    client.kv.range({ key: Buffer.from(key), serializable, revision }, options),
   );
   const kv = result.value.kvs[0];
   return { value: kv ? toEntry(kv) : undefined, stale: result.stale, revision: result.value.header.revision };
@@ -247,8 +247,8 @@ export async function* iterateValues(cluster: EtcdCluster, prefix: string, pageS
   let start: Buffer = Buffer.from(prefix);
   const end = prefixEnd(prefix);
   for (;;) {
-    const result = await cluster.read(`etcd prefix ${prefix}`, ({ serializable, options }) =>
-      cluster.client.kv.range({ key: startKey(start), range_end: end, limit: pageSize, serializable, revision }, options),
+    const result = await cluster.read(`etcd prefix ${prefix}`, ({ client, serializable, options }) =>
+      client.kv.range({ key: startKey(start), range_end: end, limit: pageSize, serializable, revision }, options),
     );
     for (const kv of result.value.kvs) yield toEntry(kv);
     const kvs = result.value.kvs;

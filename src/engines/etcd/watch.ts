@@ -279,8 +279,8 @@ export class PrefixMirror {
   /** Lists every value at one revision and returns that revision. */
   private async relist(): Promise<string> {
     const fresh = new Map<string, Buffer>();
-    const head = await this.cluster.read(`etcd prefix ${this.prefix}`, ({ serializable, options }) =>
-      this.cluster.client.kv.range({ key: Buffer.from(this.prefix.length ? this.prefix : '\0'), range_end: prefixEnd(this.prefix), count_only: true, serializable }, options),
+    const head = await this.cluster.read(`etcd prefix ${this.prefix}`, ({ client, serializable, options }) =>
+      client.kv.range({ key: Buffer.from(this.prefix.length ? this.prefix : '\0'), range_end: prefixEnd(this.prefix), count_only: true, serializable }, options),
     );
     const revision = head.value.header.revision;
     for await (const entry of iterateValues(this.cluster, this.prefix, 500, revision)) fresh.set(entry.key, entry.value);

@@ -104,8 +104,8 @@ export class Confd {
   /** The whole prefix at one revision; replaces what we had (events may have been lost). */
   private async relist(): Promise<string> {
     const { cluster, prefix } = this.options;
-    const head = await cluster.read(`etcd prefix ${prefix}`, ({ serializable, options }) =>
-      cluster.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true, serializable }, options),
+    const head = await cluster.read(`etcd prefix ${prefix}`, ({ client, serializable, options }) =>
+      client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true, serializable }, options),
     );
     const revision = head.value.header.revision;
     const fresh = new Map<string, string>();

@@ -236,7 +236,7 @@ export class EtcdTree implements vscode.TreeDataProvider<EtcdNode>, vscode.Dispo
         if (this.pending.size && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), 15);
       },
       onResync: async () => {
-        const head = await cluster.read(`etcd cluster ${name}`, ({ serializable, options }) => cluster.client.kv.range({ key: Buffer.from(prefix || '\0'), count_only: true, serializable }, options));
+        const head = await cluster.read(`etcd cluster ${name}`, ({ client, serializable, options }) => client.kv.range({ key: Buffer.from(prefix || '\0'), count_only: true, serializable }, options));
         this.refresh(this.nodes.get(clusterId(name)));
         return head.value.header.revision;
       },
