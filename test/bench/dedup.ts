@@ -69,7 +69,7 @@ async function pairBench(lab: LabEndpoints, meter: Meter, name: string, v1: stri
     const pieces = async function* () {
       for (let o = 0; o < data.length; o += 65536) yield data.subarray(o, o + 65536);
     };
-    for await (const chunk of chunkStream(pieces())) void chunk;
+    for await (const chunk of chunkStream(pieces(), DEFAULT_CHUNKER, { tarMembers: true })) void chunk;
     const seconds = Number(process.hrtime.bigint() - t) / 1e9;
     const used = process.cpuUsage(cpu);
     rates.push(data.length / seconds / 1e6);

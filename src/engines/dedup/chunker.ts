@@ -16,6 +16,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { hashPipelined, sha256Hex } from './hashPipeline';
+import { TarAlignedCutter } from './tarAligned';
 
 export interface ChunkerParams {
   minSize: number;
@@ -208,13 +209,15 @@ export class Chunker {
 /**
  * Chunks a stream; the consumer's pace is the reader's pace (back-pressure through the iterator).
  * Cutting runs here and SHA-256 on a worker thread, pipelined (see hashPipeline.ts), so both cores
- * work; the output is the same as Chunker's.
+ * work; the output is the same as Chunker's. `tarMembers`: the stream is a tar, and every member
+ * of it starts a chunk (see tarAligned.ts).
  */
-export function chunkStream(source: Readable | AsyncIterable<Buffer>, params: ChunkerParams = DEFAULT_CHUNKER): AsyncGenerator<Chunk> {
-  return hashPipelined(source, new Cutter(params));
+export function chunkStream(source: Readable | AsyncIterable<Buffer>, params: ChunkerParams = DEFAULT_CHUNKER, options: { tarMembers?: boolean } = {}): AsyncGenerator<Chunk> {
+  const cutter = new Cutter(params);
+  return hashPipelined(source, options.tarMembers ? new TarAlignedCutter(cutter) : cutter);
 }
 
 export function describeParams(params: ChunkerParams = DEFAULT_CHUNKER): string {
   const k = (n: number) => `${n / 1024} KiB`;
-  return `FastCDC normalized (level 2), min ${k(params.minSize)} / avg ${k(params.avgSize)} / max ${k(params.maxSize)}, gear table from SHA-256("wharf-gear-v1-i")`;
+  return `outer tar members start chunks; within them FastCDC normalized (level 2), min ${k(params.minSize)} / avg ${k(params.avgSize)} / max ${k(params.maxSize)}, gear table from SHA-256("wharf-gear-v1-i")`;
 }

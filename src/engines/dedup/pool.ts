@@ -247,7 +247,7 @@ export class Pool {
       let chunksNew = 0;
       let bytesNew = 0;
       try {
-        for await (const chunk of chunkStream(source, this.options.params)) {
+        for await (const chunk of chunkStream(source, this.options.params, { tarMembers: true })) {
           throwIfCancelled(work.signal, `saving ${meta.tags[0] ?? meta.imageId}`);
           if (failure) throw failure.error;
           chunks.push(chunk.hash);
