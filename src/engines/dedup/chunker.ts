@@ -11,7 +11,8 @@
  * Chosen: min 2 KiB / avg 8 KiB / max 64 KiB. Halving to 4 KiB saves ~1.6 MB of chunks (recipes
  * travel as references, not ~35 B per chunk, so that no longer costs) but doubles the files on both
  * sides, the main cost of a first sync here; 16 KiB and up lose half the dedup. Max 64 vs 32 KiB
- * made no difference in bytes and cuts long zero runs into fewer chunks.
+ * made no difference in bytes and cuts long zero runs into fewer chunks. A pool also cuts at the
+ * headers of the outer docker save tar (tarAligned.ts).
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -219,5 +220,5 @@ export function chunkStream(source: Readable | AsyncIterable<Buffer>, params: Ch
 
 export function describeParams(params: ChunkerParams = DEFAULT_CHUNKER): string {
   const k = (n: number) => `${n / 1024} KiB`;
-  return `outer tar members start chunks; within them FastCDC normalized (level 2), min ${k(params.minSize)} / avg ${k(params.avgSize)} / max ${k(params.maxSize)}, gear table from SHA-256("wharf-gear-v1-i")`;
+  return `cut at each header of the outer tar, and within members FastCDC normalized (level 2), min ${k(params.minSize)} / avg ${k(params.avgSize)} / max ${k(params.maxSize)}, gear table from SHA-256("wharf-gear-v1-i")`;
 }
