@@ -7,6 +7,7 @@
  *   segs/<sha256>      a segment: a tar of up to 128 chunks named 0, 1, ... (sha256 of the file)
  *   segs/<sha256>.idx  the segment's chunk names in member order (for chunks an interrupted sync left)
  *   plans/<fingerprint> how to rebuild an image: lines `SEGMENT MEMBERS` (e.g. `ab12.. 0-127`, `cd34.. 3 5-9`)
+ *   plans/<fingerprint>.tags  one line `SAVED-AT IMAGE-ID TAG...`, so any machine's gc can name it
  *   orphans/got-<pid>  segments an interrupted sync delivered outside any plan
  *   incoming/<pid>/    one per running sync, with its pid so a dead one is recognised
  * One file per ~1 MiB segment, not per chunk: on ext4 here 21k chunk files cost ~4 s of system
@@ -66,7 +67,7 @@ printf 'image:'; docker image inspect --format '{{.Id}}' "$2" 2>/dev/null || ech
  * The whole sync in one session (each costs ~0.1 s to open here): PREPARE answers and prints
  * \`ready\`; the sender then writes \`go\` (anything else ends it) and the stream. Members arrive in this order: a segment's chunk list (<sha>.idx),
  * the segment (<sha>), and plan parts (p<n>) whose lines name segments already here; \`end\` holds
- * the recipe's fingerprint. Each plan line is rebuilt with \`tar -xOf\` into docker load while later
+ * the recipe's fingerprint and its .tags line. Each plan line is rebuilt with \`tar -xOf\` into docker load while later
  * members are still on the wire, and appended to the new plan. $2 is the image (tag or id) whose
  * id is printed at the end.
  */
@@ -83,7 +84,7 @@ if [ -d gc.lock ]; then g=; read -r g < gc.lock/pid 2>/dev/null; if [ -n "$g" ] 
 exec 3>&1
 gzip -dc | { (cd "$D" && exec tar -xvf -); echo "tar:$?"; } | {
   set -f
-  moves= cnt=0 prev= st= n=0 bad=0 piped=1 fin=
+  moves= cnt=0 prev= st= n=0 bad=0 piped=1 fin= meta=
   exec 5>"$R" 6>"$D/.got"
   flush() {
     if [ -n "$moves" ]; then mv -f $moves segs/ || { echo "wharf: moving segments failed" >&2; bad=3; }; fi
@@ -117,7 +118,7 @@ gzip -dc | { (cd "$D" && exec tar -xvf -); echo "tar:$?"; } | {
       ${HEX64}) moves="$moves $D/$1 $D/$1.idx"; echo "$1" >&6; cnt=$((cnt + 1)); [ $cnt -lt 32 ] || flush ;;
       ${HEX64}.idx) ;;
       p[0-9]*) plan "$1" ;;
-      end) read -r fin < "$D/end"; rm -f "$D/end" ;;
+      end) { read -r fin; read -r meta; } < "$D/end"; rm -f "$D/end" ;;
       *) rm -f "$D/$1" ;;
     esac
   }
@@ -131,7 +132,7 @@ gzip -dc | { (cd "$D" && exec tar -xvf -); echo "tar:$?"; } | {
   echo "tar:$st bad:$bad lines:$n" >&3
   exec 5>&-
   set +f
-  case $fin in ${HEX64}) if [ "$st" = 0 ] && [ $bad = 0 ]; then mv -f "$R" "plans/$fin" && rm -f orphans/* && : > "$D/.got" && echo "recipe:$fin" >&3; fi ;; esac
+  case $fin in ${HEX64}) if [ "$st" = 0 ] && [ $bad = 0 ]; then mv -f "$R" "plans/$fin" && { [ -z "$meta" ] || printf '%s\n' "$meta" > "plans/$fin.tags"; } && rm -f orphans/* && : > "$D/.got" && echo "recipe:$fin" >&3; fi ;; esac
   rm -f "$R"
 } | docker load
 echo "load:$?"
@@ -178,7 +179,7 @@ for d in incoming/*; do
   read -r p < "$d/.pid"
   if kill -0 "$p" 2>/dev/null; then echo "busy:sync"; exit 9; fi
 done
-while IFS= read -r f; do case $f in ${HEX64}) [ -f "plans/$f" ] && rm -f "plans/$f" && echo "dropped:$f" ;; esac; done
+while IFS= read -r f; do case $f in ${HEX64}) [ -f "plans/$f" ] && rm -f "plans/$f" "plans/$f.tags" && echo "dropped:$f" ;; esac; done
 rm -rf gc.marks; mkdir gc.marks || exit 4
 for f in plans/${HEX64}; do
   [ -f "$f" ] || continue
@@ -193,14 +194,14 @@ for f in segs/${HEX64}; do
   [ -f "gc.marks/\${f#segs/}" ] && continue
   rm -f "$f" "$f.idx" && echo "freed:\${f#segs/}"
 done
-for f in segs/*.idx; do [ -f "$f" ] && [ ! -f "\${f%.idx}" ] && rm -f "$f"; done
+for f in segs/*.idx plans/*.tags; do [ -f "$f" ] && [ ! -f "\${f%.*}" ] && rm -f "$f"; done
 [ -d chunks ] && rm -rf chunks recipes && echo "format1:removed"
 for f in plans/${HEX64}; do [ -f "$f" ] && echo "kept:\${f#plans/}"; done
 exit 0
 `);
 
-/** The fingerprints of the plans the host holds. */
+/** The fingerprints of the plans the host holds, each with its .tags line when it has one. */
 export const PLANS = compact(`${PRELUDE}cd "$P" 2>/dev/null || exit 0
-for f in plans/${HEX64}; do [ -f "$f" ] && echo "recipe:\${f#plans/}"; done
+for f in plans/${HEX64}; do [ -f "$f" ] || continue; m=; [ -f "$f.tags" ] && read -r m < "$f.tags"; echo "recipe:\${f#plans/} $m"; done
 exit 0
 `);

@@ -627,9 +627,9 @@ function alive(pid: number): boolean {
  * gives them). A recipe survives when it is among the newest N of any of its repositories; untagged
  * recipes are never counted, so never dropped this way.
  */
-export function olderVersions(recipes: Recipe[], keep: number): Recipe[] {
+export function olderVersions<T extends { tags: string[] }>(recipes: T[], keep: number): T[] {
   const seen = new Map<string, number>();
-  const older: Recipe[] = [];
+  const older: T[] = [];
   for (const recipe of recipes) {
     const repos = new Set(recipe.tags.map(repoOf));
     if (repos.size === 0) continue;

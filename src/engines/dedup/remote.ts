@@ -67,6 +67,24 @@ export interface StreamResult {
   failure?: WharfError;
 }
 
+/** What a host keeps beside a plan (plans/<fingerprint>.tags): when and as what it was synced. */
+export interface HostPlanNames {
+  createdAt: string;
+  imageId: string;
+  tags: string[];
+}
+
+/** The .tags line a sync leaves beside its plan; tags are docker references, never with spaces. */
+export function planNamesLine(names: HostPlanNames): string {
+  return [names.createdAt, names.imageId, ...names.tags].join(' ');
+}
+
+function parsePlanNames(line: string): HostPlanNames | undefined {
+  const [createdAt, imageId, ...tags] = line.trim().split(/\s+/);
+  if (!createdAt || !/^sha256:[0-9a-f]{64}$/.test(imageId ?? '') || Number.isNaN(Date.parse(createdAt))) return undefined;
+  return { createdAt, imageId, tags: tags.filter((tag) => /^[\w][\w.\-/:@]*$/.test(tag)) };
+}
+
 export interface HostGcResult {
   plansDropped: string[];
   plansKept: string[];
@@ -292,11 +310,13 @@ export class RemotePool {
     return { checked: hashes.length, bad: [...bad], method: 'pull' };
   }
 
-  /** The fingerprints of the recipes (plans) the host holds. */
-  async plans(work: WorkOptions = {}): Promise<Set<string>> {
+  /** The recipes (plans) the host holds by fingerprint, with the names their sync left beside them. */
+  async plans(work: WorkOptions = {}): Promise<Map<string, HostPlanNames | undefined>> {
     const result = await this.run(PLANS, undefined, work);
     if (result.code !== 0) throw this.failure('listing the plans', result);
-    return new Set([...result.stdout.matchAll(/^recipe:([0-9a-f]{64})$/gm)].map((match) => match[1]));
+    const held = new Map<string, HostPlanNames | undefined>();
+    for (const [, fingerprint, meta] of result.stdout.matchAll(/^recipe:([0-9a-f]{64}) ?(.*)$/gm)) held.set(fingerprint, parsePlanNames(meta));
+    return held;
   }
 
   /** Drops the plans `drop` names, then frees the segments no plan uses. */

@@ -20,7 +20,7 @@ import { ChunkFeed } from './chunkFeed';
 import { OrderedQueue } from './orderedQueue';
 import { HostIndex, PLAN_FLUSH_ENTRIES, PlanWriter, type HostRecipe } from './hostPlan';
 import { SegmentBuilder } from './segment';
-import { RemotePool, type Prepared, type RemotePoolOptions, type StreamResult } from './remote';
+import { RemotePool, planNamesLine, type Prepared, type RemotePoolOptions, type StreamResult } from './remote';
 
 export type SyncPhase = 'saving' | 'connecting' | 'comparing' | 'sending' | 'loading' | 'verifying' | 'repairing' | 'done' | 'failed';
 
@@ -252,7 +252,7 @@ export async function syncImage(image: string, options: SyncOptions): Promise<Sy
             await closeSegment();
             if (stopped() || !recipe) return;
             await sendPlan();
-            const end = `${recipeFingerprint(recipe.chunks)}\n`;
+            const end = `${recipeFingerprint(recipe.chunks)}\n${planNamesLine(recipe)}\n`;
             await queue.add(() => writer.member('end', end));
           } finally {
             await queue.drain();

@@ -201,7 +201,10 @@ describe('dedup sync over SSH (lab)', () => {
     assert.ok(r1);
     const plans = path.join(remoteDir, 'plans');
     const segsOf = async (fingerprint: string) => new Set((await fs.readFile(path.join(plans, fingerprint), 'utf8')).split('\n').filter(Boolean).map((line) => line.slice(0, 64)));
-    const kept = (await fs.readdir(plans)).filter((name) => name !== recipeFingerprint(r1.chunks));
+    const kept = (await fs.readdir(plans)).filter((name) => /^[0-9a-f]{64}$/.test(name) && name !== recipeFingerprint(r1.chunks));
+    // Beside each plan, when and as what it was synced: any machine's gc can name it.
+    const tagsLine = await fs.readFile(path.join(plans, `${recipeFingerprint(r1.chunks)}.tags`), 'utf8');
+    assert.equal(tagsLine, `${r1.createdAt} ${r1.imageId} ${extra}\n`);
     const used = new Set<string>();
     for (const fingerprint of kept) for (const seg of await segsOf(fingerprint)) used.add(seg);
     const segs = path.join(remoteDir, 'segs');
@@ -219,6 +222,7 @@ describe('dedup sync over SSH (lab)', () => {
 
     const result = await gcHostPool(gcOptions);
     assert.deepEqual(result.plansDropped, [recipeFingerprint(r1.chunks)]);
+    assert.ok(!(await fs.readdir(plans)).includes(`${recipeFingerprint(r1.chunks)}.tags`), 'its names went with it');
     assert.deepEqual(new Set(result.plansKept), new Set(kept));
     assert.equal(result.segmentsFreed, before.filter((seg) => !used.has(seg)).length);
     assert.deepEqual(new Set((await fs.readdir(segs)).filter((name) => !name.endsWith('.idx'))), new Set(before.filter((seg) => used.has(seg))));
@@ -230,10 +234,12 @@ describe('dedup sync over SSH (lab)', () => {
     assert.equal(again.verified, true);
     assert.equal(await remoteId(v2), (await local.getImage(v2).inspect()).Id);
 
-    // --keep 1: of v1 and v2 (one repository), the host keeps the newer plan only.
+    // --keep 1 from another machine's pool (empty here): of v1 and v2 (one repository), the host
+    // keeps the newer plan only, named and ordered by what the syncs left on the host.
     const [p1, p2] = [await pool.findRecipe(v1), await pool.findRecipe(v2)];
     assert.ok(p1 && p2);
-    const older = await gcHostPool({ ...gcOptions, remove: undefined, keep: 1 });
+    const otherPool = await fs.mkdtemp(path.join(os.tmpdir(), 'wharf-other-pool-'));
+    const older = await gcHostPool({ ...gcOptions, poolDir: otherPool, remove: undefined, keep: 1 }).finally(() => fs.rm(otherPool, { recursive: true, force: true }));
     assert.deepEqual(older.plansDropped, [recipeFingerprint(p1.chunks)]);
     assert.ok(older.plansKept.includes(recipeFingerprint(p2.chunks)));
     await dropRemote(v2);
