@@ -1,10 +1,10 @@
 /**
  * Cuts a `docker save` stream before and after the header of every member of its outer tar, then
- * content-defined within each member's data. A new or changed member (a layer, the config, manifest.json) then costs its
- * own bytes only: with content-defined cuts alone, the chunk that straddles it and its unchanged
- * neighbours was new too, ~8 KiB on each side of every small edit (measured on the busybox pair,
- * README "Deduplicated sync"). Members of the outer tar are few (about four per layer), so the
- * extra short chunks are few; the layers' own tars are left to content-defined cuts.
+ * content-defined within each member's data. A new or changed member (a layer, the config,
+ * manifest.json) then costs its own bytes only: with content-defined cuts alone, the chunk that
+ * straddled it and an unchanged neighbour was new too, ~8 KiB on each side of every edit (measured
+ * on busybox pairs, README "Deduplicated sync"). The outer tar has about four members per layer, so
+ * the extra short chunks are few; the layers' own tars are left to content-defined cuts.
  *
  * A block that is not a valid tar header (checksum) or the end-of-archive block switches the
  * alignment off for the rest of the stream, so any other input chunks exactly as Cutter does.
