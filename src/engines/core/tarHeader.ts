@@ -1,6 +1,7 @@
 /**
  * Reading the fields of a tar header block, shared by every tar reader in the engines (the layer
- * analysis and the send-time archive filter): one place for the ustar prefix and GNU base-256 sizes.
+ * analysis, the send-time archive filter, the dedup chunker): one place for the ustar prefix, GNU
+ * base-256 sizes and the checksum.
  */
 export const TAR_BLOCK = 512;
 
@@ -27,4 +28,11 @@ export function headerSize(block: Buffer): number {
   }
   const text = field.toString('latin1').replace(/[\0 ].*$/s, '').trim();
   return text ? parseInt(text, 8) : 0;
+}
+
+/** True when the block's checksum holds (the field counted as spaces): false for zero blocks and data. */
+export function checksumHolds(block: Buffer): boolean {
+  let sum = 0;
+  for (let index = 0; index < TAR_BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : block[index];
+  return parseInt(block.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim(), 8) === sum;
 }

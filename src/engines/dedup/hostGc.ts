@@ -10,7 +10,7 @@ import { WharfError } from '../core/errors';
 import type { WorkOptions } from '../core/progress';
 import { resolveSshTarget } from '../ssh/config';
 import { connectSsh, type SshConnectOptions } from '../ssh/connection';
-import { Pool, olderVersions, recipeFingerprint } from './pool';
+import { Pool, namesImage, olderVersions, recipeFingerprint } from './pool';
 import { RemotePool, type HostGcResult, type HostPlanNames, type RemotePoolOptions } from './remote';
 
 export interface HostGcOptions extends WorkOptions {
@@ -42,7 +42,7 @@ export async function gcHostPool(options: HostGcOptions): Promise<HostGcResult> 
     const drop: string[] = [];
     for (const ref of options.remove ?? []) {
       // The newest plan by that name, as `docker rmi TAG` removes what the tag names now.
-      const fingerprint = named.find((plan) => refersTo(plan, ref))?.fingerprint;
+      const fingerprint = named.find((plan) => namesImage(plan, ref))?.fingerprint;
       if (!fingerprint) {
         throw new WharfError({ code: 'not-found', object: `image ${ref}`, cause: `no image synced to ${options.host} goes by that name`, remedy: 'Give a tag or id of an image synced there (`wharf pool ls` lists this machine\'s); nothing was removed' });
       }
@@ -64,9 +64,4 @@ async function namePlans(held: Map<string, HostPlanNames | undefined>, pool: Poo
     if (known) named.push({ fingerprint, createdAt: known.createdAt, imageId: known.imageId, tags: known.tags });
   }
   return named.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-}
-
-function refersTo(plan: NamedPlan, ref: string): boolean {
-  const hex = ref.replace(/^sha256:/, '');
-  return plan.tags.includes(ref) || (/^[0-9a-f]{6,64}$/.test(hex) && plan.imageId.slice('sha256:'.length).startsWith(hex));
 }

@@ -95,6 +95,12 @@ export function defaultPoolDir(env: NodeJS.ProcessEnv = process.env): string {
 
 const imageHex = (imageId: string) => imageId.replace(/^sha256:/, '');
 
+/** True when `ref` (a repo:tag it had, its id or an id prefix of 6+ digits) names this image. */
+export function namesImage(image: { tags: string[]; imageId: string }, ref: string): boolean {
+  const hex = imageHex(ref);
+  return image.tags.includes(ref) || (/^[0-9a-f]{6,64}$/.test(hex) && imageHex(image.imageId).startsWith(hex));
+}
+
 /** Where a packed chunk lives: `file` is the pack (a temporary name while its save runs). */
 interface PackEntry {
   file: string;
@@ -397,8 +403,7 @@ export class Pool {
 
   /** The recipe an image id, id prefix or repo:tag names (the newest when a tag has several). */
   async findRecipe(ref: string): Promise<Recipe | undefined> {
-    const hex = imageHex(ref);
-    return (await this.listRecipes()).find((recipe) => recipe.tags.includes(ref) || (/^[0-9a-f]{6,64}$/.test(hex) && imageHex(recipe.imageId).startsWith(hex)));
+    return (await this.listRecipes()).find((recipe) => namesImage(recipe, ref));
   }
 
   /** Drops recipes as asked, then frees every chunk no remaining recipe uses. */

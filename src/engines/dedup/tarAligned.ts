@@ -9,9 +9,8 @@
  * A block that is not a valid tar header (checksum) or the end-of-archive block switches the
  * alignment off for the rest of the stream, so any other input chunks exactly as Cutter does.
  */
+import { TAR_BLOCK as BLOCK, checksumHolds, headerSize } from '../core/tarHeader';
 import type { CutterLike } from './hashPipeline';
-
-const BLOCK = 512;
 
 export class TarAlignedCutter implements CutterLike {
   /** Bytes of the current member (data and padding) still to pass before the next header. */
@@ -67,16 +66,7 @@ export class TarAlignedCutter implements CutterLike {
 
 /** The data size a tar header announces; undefined for a zero block (end of archive) or anything not a header. */
 export function memberSize(header: Buffer): number | undefined {
-  let sum = 0;
-  for (let index = 0; index < BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : header[index];
-  const recorded = parseInt(header.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim(), 8);
-  if (recorded !== sum) return undefined;
-  // Sizes of 8 GiB and more are base-256 (high bit set), as Go's archive/tar writes them.
-  if (header[124] & 0x80) {
-    let size = 0;
-    for (let index = 125; index < 136; index++) size = size * 256 + header[index];
-    return size;
-  }
-  const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim() || '0', 8);
+  if (!checksumHolds(header)) return undefined;
+  const size = headerSize(header);
   return Number.isFinite(size) ? size : undefined;
 }

@@ -87,7 +87,7 @@ export class EtcdCluster {
     // Serializable answers while degraded (linearizable again after the window). The pool retries
     // only three times and may land on dead members each time, so ask every member in turn.
     let lastError: unknown;
-    for (const client of [this.client, ...this.endpoints.map((endpoint) => this.member(endpoint))]) {
+    for (const client of [this.client, ...this.config.endpoints.map((endpoint) => this.member(endpoint))]) {
       try {
         return { value: await fn({ client, serializable: true, options: this.deadline(this.readTimeoutMs) }), stale: true };
       } catch (error) {
@@ -96,10 +96,6 @@ export class EtcdCluster {
       }
     }
     throw etcdError(lastError, object);
-  }
-
-  private get endpoints(): string[] {
-    return this.clientOptions.hosts instanceof Array ? this.clientOptions.hosts : [this.clientOptions.hosts];
   }
 
   async write<T>(object: string, fn: (options: CallOptions) => Promise<T>): Promise<T> {
